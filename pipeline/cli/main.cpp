@@ -1,0 +1,223 @@
+// repro: generate -> train -> probe -> report, driven by TOML experiment specs.
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "../core/error.hpp"
+#include "../core/log.hpp"
+#include "../core/params.hpp"
+#include "../core/plan.hpp"
+#include "../core/plugins.hpp"
+#include "../core/spec.hpp"
+#include "../stages/report.hpp"
+#include "../stages/run.hpp"
+#include "../stages/train.hpp"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+using namespace repro;
+
+namespace {
+
+const char* kUsage = R"(usage: repro <command> [options]
+
+commands:
+  run <spec>        generate, train, probe every stale cell, then render the report
+  generate <spec>   only generate the datasets the spec needs
+  train <spec>      generate + train (models land in the store)
+  probe <spec>      generate + train + probe, publishing results/<name>/*.json
+  report <spec>     render reports/<name>.md (+ .pdf) from committed results only
+  validate <spec>…  check specs against the plugins; prints nothing else on success
+  plugins           list plugins and their parameters (--params <spec>: model sizes)
+  clean             remove the artifact store (--results <spec>: also that spec's results)
+
+run 'repro <command> --help' for the command's options.
+exit codes: 0 ok, 1 a cell failed, 2 bad input, 3 plugin error)";
+
+struct Common {
+  std::vector<std::string> plugin_paths;
+  bool verbose = false, quiet = false;
+};
+
+po::options_description common_options(Common& c) {
+  po::options_description d("common options");
+  d.add_options()("help,h", "show this command's help")(
+      "plugin-path", po::value(&c.plugin_paths)->composing(),
+      "extra directory to search for plugins (repeatable; also REPRO_PLUGIN_PATH)")(
+      "verbose,v", po::bool_switch(&c.verbose), "debug logging")("quiet,q", po::bool_switch(&c.quiet), "warnings and errors only");
+  return d;
+}
+
+PluginRegistry load_plugins(const Common& c) {
+  std::vector<fs::path> extra(c.plugin_paths.begin(), c.plugin_paths.end());
+  PluginRegistry reg(PluginRegistry::search_path(extra));
+  for (const auto& p : reg.problems()) log::warn("{}", p);
+  return reg;
+}
+
+int cmd_pipeline(const std::string& cmd, const std::vector<std::string>& args) {
+  Common c;
+  RunOptions o;
+  std::string spec_path, store, results, reports, device;
+  po::options_description d(fmt::format("repro {} <spec> [options]", cmd));
+  d.add(common_options(c));
+  d.add_options()("spec", po::value(&spec_path), "experiment spec (TOML)")(
+      "store", po::value(&store)->default_value(".repro/store"), "artifact store directory (also REPRO_STORE)")(
+      "results", po::value(&results)->default_value("results"), "results root: results/<spec name>/")(
+      "reports", po::value(&reports)->default_value("reports"), "where reports/<spec name>.md is written")(
+      "device", po::value(&device), "override every model's device: cpu | cuda | auto")(
+      "force", po::bool_switch(&o.force), "recompute cells even when their results are current")(
+      "dry-run,n", po::bool_switch(&o.dry_run), "list what would run, with an estimated cost, and stop")(
+      "jobs,j", po::value(&o.jobs)->default_value(1), "cells to run concurrently")(
+      "no-pdf", "skip the pandoc PDF");
+  po::positional_options_description pos;
+  pos.add("spec", 1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(d).positional(pos).run(), vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    std::cout << d << "\n";
+    return 0;
+  }
+  if (spec_path.empty()) throw UserError(fmt::format("repro {}: missing <spec> (a TOML experiment spec)", cmd));
+  if (c.verbose) log::threshold() = log::Level::Debug;
+  if (c.quiet) log::threshold() = log::Level::Warn;
+  if (o.jobs < 1) throw UserError("--jobs: expected a positive integer");
+  if (const char* env = std::getenv("REPRO_STORE"); env && vm["store"].defaulted()) store = env;
+  o.store_dir = store;
+  o.results_root = results;
+  o.reports_dir = reports;
+  o.pdf = !vm.count("no-pdf");
+  if (!device.empty()) {
+    if (device != "cpu" && device != "cuda" && device != "auto")
+      throw UserError("--device: expected cpu, cuda or auto, got '" + device + "'");
+    o.device = device;
+  }
+  o.until = cmd == "generate" ? Until::Generate : cmd == "train" ? Until::Train : cmd == "probe" ? Until::Probe : Until::Report;
+  auto reg = load_plugins(c);
+  Spec spec = load_spec(spec_path, reg);
+  if (cmd == "report") {
+    auto cells = plan_cells(spec, reg);
+    log::info("report: {}", render_report(spec, cells, {results_dir(spec, o), o.reports_dir, o.pdf}).string());
+    return 0;
+  }
+  return run_spec(spec, reg, o);
+}
+
+int cmd_validate(const std::vector<std::string>& args) {
+  Common c;
+  std::vector<std::string> specs;
+  po::options_description d("repro validate <spec>... [options]");
+  d.add(common_options(c));
+  d.add_options()("spec", po::value(&specs)->composing(), "specs to check");
+  po::positional_options_description pos;
+  pos.add("spec", -1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(d).positional(pos).run(), vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    std::cout << d << "\n";
+    return 0;
+  }
+  if (specs.empty()) throw UserError("repro validate: give at least one spec");
+  auto reg = load_plugins(c);
+  for (const auto& s : specs) {
+    Spec spec = load_spec(s, reg);
+    auto cells = plan_cells(spec, reg);
+    if (!c.quiet) fmt::print("{}: ok ({} cells)\n", s, cells.size());
+  }
+  return 0;
+}
+
+int cmd_plugins(const std::vector<std::string>& args) {
+  Common c;
+  std::string spec_path;
+  po::options_description d("repro plugins [--params <spec>] [options]");
+  d.add(common_options(c));
+  d.add_options()("params", po::value(&spec_path), "print the parameter count of every model in this spec");
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(d).run(), vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    std::cout << d << "\n";
+    return 0;
+  }
+  auto reg = load_plugins(c);
+  if (!spec_path.empty()) {
+    Spec spec = load_spec(spec_path, reg);
+    for (const auto& cell : plan_cells(spec, reg)) {
+      if (cell.seed != spec.grid.seeds.front()) continue;
+      auto m = build_seeded_model(reg, spec.models.at(cell.model), model_shape(spec, reg, cell), 0);
+      fmt::print("{:<24} {:<14} trained on {:<16} {:>12} parameters\n", cell.model, spec.models.at(cell.model).architecture,
+                 cell.train_dataset, parameter_count(*m));
+    }
+    return 0;
+  }
+  for (const auto& p : reg.list()) {
+    fmt::print("{} {} (version {})  {}\n  {}\n", p.kind, p.name, p.version, p.path.string(), p.description);
+    for (const auto& s : p.params)
+      fmt::print("    {:<20} {:<20} default {:<12} {}\n", s.name, type_name(s.type), to_text(s.default_value), s.help);
+  }
+  for (const auto& p : reg.problems()) fmt::print("refused: {}\n", p);
+  return 0;
+}
+
+int cmd_clean(const std::vector<std::string>& args) {
+  Common c;
+  std::string store, results_spec;
+  po::options_description d("repro clean [options]");
+  d.add(common_options(c));
+  d.add_options()("store", po::value(&store)->default_value(".repro/store"), "artifact store to remove")(
+      "results", po::value(&results_spec), "also remove results/<name>/ of this spec");
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(d).run(), vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    std::cout << d << "\n";
+    return 0;
+  }
+  if (const char* env = std::getenv("REPRO_STORE"); env && vm["store"].defaulted()) store = env;
+  auto n = fs::remove_all(store);
+  fmt::print("removed {} ({} entries)\n", store, n);
+  if (!results_spec.empty()) {
+    auto reg = load_plugins(c);
+    Spec spec = load_spec(results_spec, reg);
+    fs::path dir = fs::path("results") / spec.name;
+    fmt::print("removed {} ({} entries)\n", dir.string(), fs::remove_all(dir));
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::cout << kUsage << "\n";
+    return args.empty() ? 2 : 0;
+  }
+  const std::string cmd = args[0];
+  args.erase(args.begin());
+  try {
+    if (cmd == "run" || cmd == "generate" || cmd == "train" || cmd == "probe" || cmd == "report")
+      return cmd_pipeline(cmd, args);
+    if (cmd == "validate") return cmd_validate(args);
+    if (cmd == "plugins") return cmd_plugins(args);
+    if (cmd == "clean") return cmd_clean(args);
+    throw UserError("unknown command '" + cmd + "' (run 'repro --help')");
+  } catch (const UserError& e) {
+    log::error("{}", e.what());
+    return 2;
+  } catch (const po::error& e) {
+    log::error("repro {}: {}", cmd, e.what());
+    return 2;
+  } catch (const PluginError& e) {
+    log::error("{}", e.what());
+    return 3;
+  } catch (const std::exception& e) {
+    log::error("{}", e.what());
+    return 1;
+  }
+}

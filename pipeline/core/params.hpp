@@ -1,0 +1,16 @@
+// Plugin parameter values: conversion to JSON (canonical, for cache keys and results) and text.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <repro/sdk.hpp>
+
+#include <string>
+
+namespace repro {
+
+const char* type_name(sdk::ParamType t);
+nlohmann::json to_json(const sdk::Value& v);
+std::string to_text(const sdk::Value& v);  // TOML-like: 3, 0.001, true, "x", [1, 2]
+// Keys sorted, so the dump is canonical.
+nlohmann::json params_json(const sdk::Params& p);
+
+}  // namespace repro

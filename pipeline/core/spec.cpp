@@ -1,0 +1,229 @@
+#include "spec.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <limits>
+
+#include "fs.hpp"
+#include "hash.hpp"
+#include "plugins.hpp"
+#include "toml_reader.hpp"
+
+namespace repro {
+namespace {
+
+constexpr int64_t kBig = std::numeric_limits<int32_t>::max();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// Reads [train] keys into `t`, starting from `base` (the experiment's values for per-model overrides).
+TrainSpec read_train(const TomlReader& r, TrainSpec t) {
+  t.epochs = r.integer("epochs", t.epochs, 1, 100000);
+  t.batch_size = r.integer("batch_size", t.batch_size, 1, 1 << 20);
+  t.lr = r.number("lr", t.lr, 0, 10);
+  t.weight_decay = r.number("weight_decay", t.weight_decay, 0, 10);
+  t.warmup_fraction = r.number("warmup_fraction", t.warmup_fraction, 0, 1);
+  t.min_lr_fraction = r.number("min_lr_fraction", t.min_lr_fraction, 0, 1);
+  t.beta1 = r.number("beta1", t.beta1, 0, 0.999999);
+  t.beta2 = r.number("beta2", t.beta2, 0, 0.999999);
+  t.grad_clip = r.number("grad_clip", t.grad_clip, 0, kInf);
+  t.schedule = r.choice("schedule", t.schedule, {"cosine", "linear", "constant"});
+  t.clip = r.choice("clip", t.clip, {"norm", "value", "none"});
+  t.device = r.choice("device", t.device, {"auto", "cpu", "cuda"});
+  t.precision = r.choice("precision", t.precision, {"bf16", "fp32"});
+  t.select = r.choice("select", t.select, {"last", "best_valid_loss"});
+  t.shuffle = r.boolean("shuffle", t.shuffle);
+  t.checkpoint_every = r.integer("checkpoint_every", t.checkpoint_every, 1, kBig);
+  t.log_every = r.integer("log_every", t.log_every, 1, kBig);
+  r.finish();
+  return t;
+}
+
+// Runs a plugin's cross-parameter check, pointing at the offending key.
+template <class Plugin>
+void plugin_check(const Plugin& p, const sdk::Params& params, const TomlReader& r) {
+  try {
+    p.check(params);
+  } catch (const sdk::ParamError& e) {
+    r.fail(e.param, e.what());
+  }
+}
+
+void check_ids(const TomlReader& g, const std::string& key, const std::vector<std::string>& ids,
+               const std::vector<std::string>& known, const char* what) {
+  for (const auto& id : ids) {
+    if (std::find(known.begin(), known.end(), id) != known.end()) continue;
+    std::string hint = closest(id, known);
+    g.fail(key, fmt::format("no {} named '{}'{}", what, id, hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+  }
+}
+
+PaperNumbers read_paper(const TomlReader& r, size_t) {
+  PaperNumbers p;
+  p.source = r.str("source");
+  p.rows = r.strings("rows");
+  p.cols = r.strings("cols");
+  p.tolerance = r.number("tolerance", p.tolerance, 0, kInf);
+  const toml::node* v = r.node("values");
+  if (!v || !v->is_array()) r.fail("values", "expected an array of rows (arrays of numbers or \"-\")");
+  for (const auto& row : *v->as_array()) {
+    if (!row.is_array()) r.fail("values", "expected each row to be an array");
+    std::vector<std::optional<double>> out;
+    for (const auto& x : *row.as_array()) {
+      if (x.is_number()) out.push_back(x.is_integer() ? double(x.as_integer()->get()) : x.as_floating_point()->get());
+      else if (x.is_string() && x.as_string()->get() == "-") out.push_back(std::nullopt);
+      else r.fail("values", "expected numbers or \"-\" (not reported) in each row");
+    }
+    if (out.size() != p.cols.size())
+      r.fail("values", fmt::format("a row has {} values but there are {} cols", out.size(), p.cols.size()));
+    p.values.push_back(out);
+  }
+  if (p.values.size() != p.rows.size())
+    r.fail("values", fmt::format("{} rows of values but {} row names", p.values.size(), p.rows.size()));
+  r.finish();
+  return p;
+}
+
+}  // namespace
+
+Spec load_spec(const std::string& path, const PluginRegistry& plugins) {
+  toml::table root = parse_toml_file(path);
+  TomlReader top(root, path, "");
+  Spec s;
+  s.path = path;
+  s.hash = sha1_hex(read_file(path));
+
+  auto ex = top.sub("experiment");
+  s.name = ex.str("name");
+  if (s.name.empty() || s.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") != std::string::npos)
+    ex.fail("name", "expected a non-empty name of [a-z0-9-_] (it names reports/<name>.md and results/<name>/)");
+  s.title = ex.str("title", s.name);
+  s.description = ex.str("description", "");
+  s.methods = ex.str("methods", "");
+  ex.finish();
+
+  auto ds = top.sub("datasets");
+  for (const auto& id : ds.keys()) {
+    auto d = ds.sub(id);
+    DatasetSpec out;
+    out.id = id;
+    out.loc = d.where();
+    out.task = d.str("task");
+    auto task = [&] {
+      try {
+        return plugins.task(out.task);
+      } catch (const UserError& e) {
+        d.fail("task", e.what());
+      }
+    }();
+    out.label = d.str("label", id);
+    out.train_examples = d.integer("train_examples", 0, 0, kBig);
+    out.valid_examples = d.integer("valid_examples", 0, 0, kBig);
+    out.test_examples = d.integer("test_examples", 0, 0, kBig);
+    out.seed = static_cast<uint64_t>(d.integer("seed", 0, 0, std::numeric_limits<int64_t>::max()));
+    auto pr = d.sub_opt("params");
+    toml::table empty;
+    TomlReader params_reader = pr ? *pr : TomlReader(empty, path, d.dotted("params"));
+    out.params = params_reader.plugin_params(task->params());
+    plugin_check(*task, out.params, params_reader);
+    d.finish();
+    s.datasets[id] = out;
+  }
+
+  s.train = top.sub_opt("train") ? read_train(top.sub("train"), TrainSpec{}) : TrainSpec{};
+
+  auto ms = top.sub("models");
+  for (const auto& id : ms.keys()) {
+    auto m = ms.sub(id);
+    ModelSpec out;
+    out.id = id;
+    out.loc = m.where();
+    out.architecture = m.str("architecture");
+    auto arch = [&] {
+      try {
+        return plugins.architecture(out.architecture);
+      } catch (const UserError& e) {
+        m.fail("architecture", e.what());
+      }
+    }();
+    out.label = m.str("label", id);
+    auto cr = m.sub_opt("config");
+    toml::table empty;
+    TomlReader config_reader = cr ? *cr : TomlReader(empty, path, m.dotted("config"));
+    out.config = config_reader.plugin_params(arch->params());
+    plugin_check(*arch, out.config, config_reader);
+    out.train = m.sub_opt("train") ? read_train(m.sub("train"), s.train) : s.train;
+    m.finish();
+    s.models[id] = out;
+  }
+
+  auto g = top.sub("grid");
+  std::vector<std::string> dataset_ids, model_ids;
+  for (const auto& [k, _] : s.datasets) dataset_ids.push_back(k);
+  for (const auto& [k, _] : s.models) model_ids.push_back(k);
+  s.grid.train = g.strings("train");
+  s.grid.test = g.strings("test");
+  s.grid.models = g.strings("models");
+  s.grid.seeds = g.integers("seeds", {0});
+  check_ids(g, "train", s.grid.train, dataset_ids, "dataset");
+  check_ids(g, "test", s.grid.test, dataset_ids, "dataset");
+  check_ids(g, "models", s.grid.models, model_ids, "model");
+  for (const auto& id : s.grid.train)
+    if (s.datasets[id].train_examples <= 0)
+      g.fail("train", fmt::format("dataset '{}' is trained on but has train_examples = 0 ({})", id,
+                                  s.datasets[id].loc.str()));
+  for (const auto& id : s.grid.test)
+    if (s.datasets[id].test_examples <= 0)
+      g.fail("test", fmt::format("dataset '{}' is tested on but has test_examples = 0 ({})", id, s.datasets[id].loc.str()));
+  g.finish();
+
+  if (auto p = top.sub_opt("probe")) {
+    s.probe.mixing_examples = p->integer("mixing_examples", 0, 0, 64);
+    s.probe.batch_size = p->integer("batch_size", s.probe.batch_size, 1, 1 << 20);
+    p->finish();
+  }
+
+  if (auto rep = top.sub_opt("report")) {
+    size_t i = 0;
+    for (const auto& t : rep->array_of_tables("tables")) {
+      TableSpec out;
+      out.id = t.str("id", "table" + std::to_string(++i));
+      out.title = t.str("title", out.id);
+      out.metric = t.choice("metric", "example_accuracy", metric_names());
+      out.rows = t.choice("rows", "test", {"train", "test", "model"});
+      out.cols = t.choice("cols", "model", {"train", "test", "model"});
+      if (out.rows == out.cols) t.fail("cols", "rows and cols must be different dimensions");
+      out.loc = t.where();
+      for (const char* dim : {"train", "test", "model"}) {
+        if (!t.has(dim)) {
+          t.node(dim);  // known key, for did-you-mean
+          continue;
+        }
+        if (dim == out.rows || dim == out.cols) t.fail(dim, "pins a dimension that is already rows or cols");
+        out.fixed[dim] = t.str(dim);
+        const auto& ids = std::string(dim) == "model" ? model_ids : dataset_ids;
+        check_ids(t, dim, {out.fixed[dim]}, ids, std::string(dim) == "model" ? "model" : "dataset");
+      }
+      auto dim_ids = [&](const std::string& dim) -> const std::vector<std::string>& {
+        return dim == "train" ? s.grid.train : dim == "test" ? s.grid.test : s.grid.models;
+      };
+      for (const char* dim : {"train", "test", "model"})
+        if (dim != out.rows && dim != out.cols && !out.fixed.count(dim) && dim_ids(dim).size() > 1)
+          t.fail("rows", fmt::format("the grid has {} values of '{}', which is neither rows nor cols: pin one "
+                                     "with {} = \"<id>\"", dim_ids(dim).size(), dim, dim));
+      if (auto p = t.sub_opt("paper")) {
+        out.paper = read_paper(*p, i);
+        for (const auto& [names, dim, key] : {std::tuple{&out.paper->rows, out.rows, "rows"},
+                                              std::tuple{&out.paper->cols, out.cols, "cols"}})
+          check_ids(*p, key, *names, dim_ids(dim), dim == "model" ? "model" : "dataset");
+      }
+      t.finish();
+      s.tables.push_back(out);
+    }
+    rep->finish();
+  }
+  top.finish();
+  return s;
+}
+
+}  // namespace repro

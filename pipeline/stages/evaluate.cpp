@@ -1,0 +1,56 @@
+#include "evaluate.hpp"
+
+#include <ATen/autocast_mode.h>
+
+namespace repro {
+
+AutocastGuard::AutocastGuard(bool on) : on_(on) {
+  if (!on_) return;
+  at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+  at::autocast::set_autocast_enabled(at::kCUDA, true);
+}
+AutocastGuard::~AutocastGuard() {
+  if (!on_) return;
+  at::autocast::set_autocast_enabled(at::kCUDA, false);
+  at::autocast::clear_cache();
+}
+
+std::pair<torch::Tensor, torch::Tensor> masked_ce_sum(const torch::Tensor& logits, const torch::Tensor& targets,
+                                                      const torch::Tensor& loss_mask) {
+  const auto v = logits.size(-1);
+  auto y = targets.masked_fill(~loss_mask, sdk::kIgnore).reshape({-1});
+  namespace F = torch::nn::functional;
+  auto sum = F::cross_entropy(logits.reshape({-1, v}).to(torch::kFloat), y,
+                              F::CrossEntropyFuncOptions().ignore_index(sdk::kIgnore).reduction(torch::kSum));
+  return {sum, loss_mask.sum()};
+}
+
+Evaluation evaluate(sdk::Model& model, const sdk::Dataset& d, const torch::Device& device, int64_t batch,
+                    bool autocast) {
+  torch::NoGradGuard ng;
+  const bool was_training = model.is_training();
+  model.eval();
+  const int64_t n = d.inputs.size(0);
+  std::vector<torch::Tensor> preds;
+  double loss_sum = 0, count = 0;
+  for (int64_t i = 0; i < n; i += batch) {
+    const int64_t j = std::min(n, i + batch);
+    auto x = d.inputs.slice(0, i, j).to(device);
+    torch::Tensor logits;
+    {
+      AutocastGuard ag(autocast);
+      logits = model.forward(x);
+    }
+    auto [s, c] = masked_ce_sum(logits, d.targets.slice(0, i, j).to(device), d.loss_mask.slice(0, i, j).to(device));
+    loss_sum += s.item<double>();
+    count += c.item<double>();
+    preds.push_back(logits.argmax(-1).to(torch::kCPU));
+  }
+  model.train(was_training);
+  Evaluation e;
+  e.loss = count > 0 ? loss_sum / count : 0;
+  e.preds = preds.empty() ? torch::empty({0, d.inputs.size(1)}, torch::kInt64) : torch::cat(preds);
+  return e;
+}
+
+}  // namespace repro

@@ -1,0 +1,151 @@
+#include "run.hpp"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "../core/log.hpp"
+#include "../core/plugins.hpp"
+#include "../core/provenance.hpp"
+#include "../core/store.hpp"
+#include "generate.hpp"
+#include "probe.hpp"
+#include "report.hpp"
+#include "results.hpp"
+#include "train.hpp"
+
+namespace repro {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+fs::path results_dir(const Spec& spec, const RunOptions& opts) { return opts.results_root / spec.name; }
+
+namespace {
+
+// Per-epoch validation lines and every logged training point, for figures.
+json read_curve(const fs::path& model_dir) {
+  json curve = json::array();
+  std::ifstream in(model_dir / "metrics.jsonl");
+  std::string line;
+  while (std::getline(in, line)) curve.push_back(json::parse(line));
+  return curve;
+}
+
+void run_cell(const Spec& spec, const PluginRegistry& plugins, const Store& store, const Cell& cell,
+              const RunOptions& opts) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto train_dir = ensure_split(store, plugins, spec, cell.train);
+  fs::path valid_dir = cell.valid.examples > 0 ? ensure_split(store, plugins, spec, cell.valid) : fs::path();
+  std::vector<fs::path> test_dirs;
+  for (const auto& t : cell.tests) test_dirs.push_back(ensure_split(store, plugins, spec, t));
+  if (opts.until == Until::Generate) return;
+
+  const ModelSpec& ms = spec.models.at(cell.model);
+  const torch::Device device = resolve_device(opts.device.value_or(ms.train.device));
+  if (opts.force) {
+    if (auto d = store.find("model", cell.model_key)) fs::remove_all(*d);
+  }
+  auto model_dir = train_cell({spec, cell, plugins, store, train_dir, valid_dir, device});
+  if (opts.until == Until::Train) return;
+
+  auto t1 = std::chrono::steady_clock::now();
+  json result = probe_cell({spec, cell, plugins, store, model_dir, test_dirs, device});
+  const json training = store.meta(model_dir);
+  result["cell"] = cell.id;
+  result["result_key"] = cell.result_key;
+  result["model_key"] = cell.model_key;
+  result["train_dataset"] = cell.train_dataset;
+  result["model"] = cell.model;
+  result["model_label"] = ms.label;
+  result["architecture"] = ms.architecture;
+  result["seed"] = cell.seed;
+  result["training"] = training;
+  result["curve"] = read_curve(model_dir);
+  result["provenance"] = {
+      {"git", git_revision()},
+      {"spec", spec.path},
+      {"spec_sha1", spec.hash},
+      {"seed", cell.seed},
+      {"device", training.value("device", device_description(device))},
+      {"probe_device", device_description(device)},
+      {"versions", library_versions()},
+      {"train_seconds", training.value("wall_seconds", 0.0)},
+      {"probe_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count()},
+      {"cell_seconds_this_run", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()},
+      {"finished_at", utc_now()}};
+  write_result(results_dir(spec, opts), cell.id, result);
+}
+
+void dry_run(const Spec& spec, const PluginRegistry& plugins, const Store& store, const std::vector<Cell>& cells,
+             const std::vector<const Cell*>& stale) {
+  double total_flops = 0;
+  fmt::print("{} cells in {}: {} fresh, {} to run\n", cells.size(), spec.path, cells.size() - stale.size(), stale.size());
+  for (const Cell* c : stale) {
+    const ModelSpec& m = spec.models.at(c->model);
+    auto model = build_seeded_model(plugins, m, model_shape(spec, plugins, *c), c->seed);
+    const double params = static_cast<double>(parameter_count(*model));
+    const auto& d = spec.datasets.at(c->train_dataset);
+    const double tokens = static_cast<double>(d.train_examples) * plugins.task(d.task)->seq_len(d.params) * m.train.epochs;
+    const double flops = 6 * params * tokens;  // forward + backward, dense estimate
+    total_flops += flops;
+    const bool trained = store.find("model", c->model_key).has_value();
+    fmt::print("  {:<40} {:>12.0f} params  {:>10.3g} train FLOP  {}\n", c->id, params, flops,
+               trained ? "(model cached: probe only)" : "");
+  }
+  // Rates: sustained throughput we assume for small models (stated, not measured per machine).
+  fmt::print("estimated cost: {:.3g} FLOP ≈ {:.1f} min on 2 CPU cores at 20 GFLOP/s, ≈ {:.2f} min on one H100 at 50 TFLOP/s\n",
+             total_flops, total_flops / 20e9 / 60, total_flops / 50e12 / 60);
+}
+
+}  // namespace
+
+int run_spec(const Spec& spec, const PluginRegistry& plugins, const RunOptions& opts) {
+  Store store(opts.store_dir);
+  const auto cells = plan_cells(spec, plugins);
+  const fs::path rdir = results_dir(spec, opts);
+  std::vector<const Cell*> stale;
+  // generate/train pass every cell through the store (cached artifacts cost a checksum); probe and run
+  // skip cells whose published result is current.
+  const bool publishes = opts.until == Until::Probe || opts.until == Until::Report;
+  for (const auto& c : cells)
+    if (opts.force || !publishes || !read_result(rdir, c.id, c.result_key)) stale.push_back(&c);
+  if (opts.dry_run) {
+    dry_run(spec, plugins, store, cells, stale);
+    return 0;
+  }
+  log::info("{}: {} cells, {} up to date, {} to run", spec.name, cells.size(), cells.size() - stale.size(), stale.size());
+
+  std::atomic<size_t> next{0};
+  std::atomic<int> failed{0};
+  std::mutex log_mu;
+  const int jobs = std::max(1, std::min<int>(opts.jobs, static_cast<int>(stale.size())));
+  if (jobs > 1) torch::set_num_threads(std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / jobs));
+  auto worker = [&] {
+    for (size_t i; (i = next++) < stale.size();) {
+      try {
+        run_cell(spec, plugins, store, *stale[i], opts);
+      } catch (const std::exception& e) {
+        std::lock_guard<std::mutex> l(log_mu);
+        log::error("cell {} failed: {}", stale[i]->id, e.what());
+        ++failed;
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int j = 1; j < jobs; ++j) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+
+  if (opts.until == Until::Report) {
+    auto md = render_report(spec, cells, {rdir, opts.reports_dir, opts.pdf});
+    log::info("report: {}", md.string());
+  }
+  if (failed) log::error("{} of {} cells failed", failed.load(), stale.size());
+  return failed ? 1 : 0;
+}
+
+}  // namespace repro

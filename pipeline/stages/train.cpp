@@ -1,0 +1,301 @@
+#include "train.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <mutex>
+
+#include "../core/dataset_io.hpp"
+#include "../core/fs.hpp"
+#include "../core/log.hpp"
+#include "../core/params.hpp"
+#include "../core/plugins.hpp"
+#include "../core/provenance.hpp"
+#include "evaluate.hpp"
+#include "metrics.hpp"
+#include "progress.hpp"
+#include "schedule.hpp"
+
+namespace repro {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+sdk::ModelShape model_shape(const Spec& spec, const PluginRegistry& plugins, const Cell& cell) {
+  // The vocabulary must cover the train set and every test set.
+  sdk::ModelShape s{0, 0};
+  auto widen = [&](const std::string& id) {
+    const auto& d = spec.datasets.at(id);
+    auto t = plugins.task(d.task);
+    s.vocab_size = std::max(s.vocab_size, t->vocab_size(d.params));
+    s.max_seq_len = std::max(s.max_seq_len, t->seq_len(d.params));
+  };
+  widen(cell.train_dataset);
+  for (const auto& t : cell.tests) widen(t.dataset);
+  return s;
+}
+
+int64_t parameter_count(sdk::Model& m) {
+  int64_t n = 0;
+  for (const auto& p : m.parameters()) n += p.numel();
+  return n;
+}
+
+std::shared_ptr<sdk::Model> build_seeded_model(const PluginRegistry& plugins, const ModelSpec& m,
+                                               const sdk::ModelShape& shape, int64_t seed) {
+  static std::mutex mu;  // the default generator is global: seed + build must not interleave across cells
+  std::lock_guard<std::mutex> lock(mu);
+  torch::manual_seed(static_cast<uint64_t>(seed));
+  return plugins.build_model(m.architecture, m.config, shape);
+}
+
+namespace {
+
+void save_module(torch::nn::Module& m, const fs::path& p) {
+  torch::serialize::OutputArchive a;
+  m.save(a);
+  a.save_to(p.string());
+}
+
+struct Checkpoint {
+  int64_t step = 0;
+  double best_valid = INFINITY;
+};
+
+// Checkpoints are directories ckpt-<step>; LATEST names the newest complete one.
+void write_checkpoint(const fs::path& work, sdk::Model& model, torch::optim::Optimizer& opt, const Checkpoint& c) {
+  const std::string name = fmt::format("ckpt-{:09}", c.step);
+  fs::path tmp = work / (name + ".tmp"), final = work / name;
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  save_module(model, tmp / "model.pt");
+  {
+    torch::serialize::OutputArchive a;
+    opt.save(a);
+    a.save_to((tmp / "optim.pt").string());
+  }
+  {
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    torch::save(gen.get_state(), (tmp / "rng.pt").string());
+  }
+  write_file_atomic(tmp / "state.json", json{{"step", c.step}, {"best_valid", c.best_valid}}.dump());
+  for (const auto& f : fs::directory_iterator(tmp)) fsync_path(f.path());
+  fs::remove_all(final);
+  fs::rename(tmp, final);
+  fsync_path(work);
+  std::string previous;
+  if (fs::exists(work / "LATEST")) previous = read_file(work / "LATEST");
+  write_file_atomic(work / "LATEST", name);
+  if (!previous.empty() && previous != name) fs::remove_all(work / previous);
+}
+
+std::optional<Checkpoint> read_checkpoint(const fs::path& work, sdk::Model& model, torch::optim::Optimizer& opt) {
+  if (!fs::exists(work / "LATEST")) return std::nullopt;
+  const fs::path dir = work / read_file(work / "LATEST");
+  auto st = json::parse(read_file(dir / "state.json"));
+  torch::serialize::InputArchive a;
+  a.load_from((dir / "model.pt").string());
+  model.load(a);
+  torch::serialize::InputArchive o;
+  o.load_from((dir / "optim.pt").string());
+  opt.load(o);
+  torch::Tensor rng;
+  torch::load(rng, (dir / "rng.pt").string());
+  auto gen = at::detail::getDefaultCPUGenerator();
+  {
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(rng);
+  }
+  return Checkpoint{st.at("step").get<int64_t>(), st.at("best_valid").get<double>()};
+}
+
+// Keeps only metric lines up to `step`, so a resumed run does not log a stretch twice.
+void truncate_metrics(const fs::path& p, int64_t step) {
+  if (!fs::exists(p)) return;
+  std::ifstream in(p);
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    try {
+      if (json::parse(line).value("step", int64_t{0}) <= step) kept += line + "\n";
+    } catch (...) {  // a torn last line from a kill: drop it
+    }
+  }
+  write_file_atomic(p, kept);
+}
+
+class MetricsLog {
+ public:
+  explicit MetricsLog(const fs::path& p) : out_(p, std::ios::app) {}
+  void write(const json& j) {
+    out_ << j.dump() << "\n";
+    out_.flush();
+  }
+
+ private:
+  std::ofstream out_;
+};
+
+torch::Tensor epoch_order(int64_t n, uint64_t seed, int64_t epoch, bool shuffle) {
+  std::vector<int64_t> idx(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) idx[i] = i;
+  if (shuffle) {  // Fisher-Yates with the SDK's portable RNG: same order on every machine
+    sdk::Rng rng(sdk::Rng::derive(seed, "epoch-" + std::to_string(epoch)));
+    for (int64_t i = n - 1; i > 0; --i) std::swap(idx[i], idx[rng.uniform(0, i + 1)]);
+  }
+  return torch::tensor(idx, torch::kInt64);
+}
+
+std::unique_ptr<torch::optim::AdamW> make_optimizer(sdk::Model& model, const TrainSpec& t) {
+  // Decay matrices and embeddings only; norms, biases and SSM vectors are not decayed.
+  std::vector<torch::Tensor> decay, keep;
+  for (auto& p : model.parameters()) (p.dim() >= 2 ? decay : keep).push_back(p);
+  auto opts = [&](double wd) {
+    return std::make_unique<torch::optim::AdamWOptions>(
+        torch::optim::AdamWOptions(t.lr).betas({t.beta1, t.beta2}).weight_decay(wd));
+  };
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  if (!decay.empty()) groups.emplace_back(decay, opts(t.weight_decay));
+  if (!keep.empty()) groups.emplace_back(keep, opts(0.0));
+  return std::make_unique<torch::optim::AdamW>(std::move(groups), torch::optim::AdamWOptions(t.lr));
+}
+
+}  // namespace
+
+fs::path train_cell(const TrainJob& job) {
+  const Cell& cell = job.cell;
+  if (auto d = job.store.find("model", cell.model_key)) return *d;
+  auto lock = job.store.lock("model", cell.model_key);
+  if (auto d = job.store.find("model", cell.model_key)) return *d;
+
+  const ModelSpec& ms = job.spec.models.at(cell.model);
+  const TrainSpec& t = ms.train;
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto train = load_dataset(job.train_dir);
+  std::optional<sdk::Dataset> valid;
+  if (!job.valid_dir.empty()) valid = load_dataset(job.valid_dir);
+
+  auto shape = model_shape(job.spec, job.plugins, cell);
+  auto model = build_seeded_model(job.plugins, ms, shape, cell.seed);
+  const int64_t n_params = parameter_count(*model);
+  model->to(job.device);
+  model->train();
+  auto opt = make_optimizer(*model, t);
+  const bool autocast = job.device.is_cuda() && t.precision == "bf16";
+
+  const fs::path work = job.store.work_dir("model", cell.model_key);
+  Checkpoint ck;
+  std::optional<int64_t> resumed_from;
+  if (auto c = read_checkpoint(work, *model, *opt)) {
+    ck = *c;
+    resumed_from = ck.step;
+    log::info("{}: resuming from checkpoint at step {}", cell.id, ck.step);
+  }
+  truncate_metrics(work / "metrics.jsonl", ck.step);
+  MetricsLog metrics(work / "metrics.jsonl");
+
+  const int64_t n = train.inputs.size(0), bs = std::min(t.batch_size, n);
+  const int64_t steps_per_epoch = (n + bs - 1) / bs, total = steps_per_epoch * t.epochs;
+  auto x_all = train.inputs.to(job.device), y_all = train.targets.to(job.device), m_all = train.loss_mask.to(job.device);
+
+  // Test hook: die at this step as if killed (exercises resume without timing-dependent signals).
+  const char* stop_env = std::getenv("REPRO_STOP_AFTER_STEP");
+  const int64_t stop_after = stop_env ? std::atoll(stop_env) : -1;
+  Progress bar(cell.id, total, ck.step);
+  double loss_acc = 0;
+  int64_t loss_n = 0, tokens = 0;
+  auto t_log = std::chrono::steady_clock::now();
+  double last_loss = NAN;
+  json curve = json::array();
+  for (int64_t epoch = ck.step / steps_per_epoch; epoch < t.epochs; ++epoch) {
+    auto order = epoch_order(n, static_cast<uint64_t>(cell.seed), epoch, t.shuffle).to(job.device);
+    for (int64_t b = ck.step - epoch * steps_per_epoch; b < steps_per_epoch; ++b) {
+      auto idx = order.slice(0, b * bs, std::min(n, (b + 1) * bs));
+      auto x = x_all.index_select(0, idx), y = y_all.index_select(0, idx), m = m_all.index_select(0, idx);
+      const double lr = lr_at(t.lr, t.warmup_fraction, t.min_lr_fraction, t.schedule, ck.step, total);
+      for (auto& g : opt->param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+      torch::Tensor loss;
+      {
+        AutocastGuard ag(autocast);
+        auto logits = model->forward(x);
+        auto [sum, count] = masked_ce_sum(logits, y, m);
+        loss = sum / count.clamp_min(1);
+      }
+      const double lv = loss.item<double>();
+      if (!std::isfinite(lv)) {
+        bar.finish();
+        throw StageError(fmt::format("{}: non-finite loss ({}) at step {} (epoch {}); stopped, the last good "
+                                     "checkpoint is kept in {}",
+                                     cell.id, lv, ck.step + 1, epoch + 1, work.string()));
+      }
+      opt->zero_grad();
+      loss.backward();
+      if (t.clip == "norm") torch::nn::utils::clip_grad_norm_(model->parameters(), t.grad_clip);
+      else if (t.clip == "value") torch::nn::utils::clip_grad_value_(model->parameters(), t.grad_clip);
+      opt->step();
+      ++ck.step;
+      loss_acc += lv;
+      ++loss_n;
+      last_loss = lv;
+      tokens += x.numel();
+      bar.update(ck.step, lv, epoch + 1, t.epochs);
+      if (ck.step % t.log_every == 0) {
+        auto now = std::chrono::steady_clock::now();
+        double secs = std::chrono::duration<double>(now - t_log).count();
+        metrics.write({{"step", ck.step}, {"epoch", epoch + 1}, {"lr", lr}, {"train_loss", loss_acc / loss_n},
+                       {"tokens_per_s", secs > 0 ? tokens / secs : 0}});
+        loss_acc = 0, loss_n = 0, tokens = 0, t_log = now;
+      }
+      if (ck.step % t.checkpoint_every == 0 && ck.step % steps_per_epoch != 0) write_checkpoint(work, *model, *opt, ck);
+      if (ck.step == stop_after) throw StageError(fmt::format("{}: stopped at step {} (REPRO_STOP_AFTER_STEP)", cell.id, ck.step));
+    }
+    json line = {{"step", ck.step}, {"epoch", epoch + 1}, {"train_loss_last", last_loss}};
+    if (valid) {
+      auto ev = evaluate(*model, *valid, job.device, bs, autocast);
+      auto acc = score(*valid, ev.preds);
+      line["valid_loss"] = ev.loss;
+      line["valid_query_accuracy"] = acc.query;
+      line["valid_example_accuracy"] = acc.example;
+      if (ev.loss < ck.best_valid) {
+        ck.best_valid = ev.loss;
+        if (t.select == "best_valid_loss") save_module(*model, work / "best.pt.tmp"), fs::rename(work / "best.pt.tmp", work / "best.pt");
+      }
+      bar.note(fmt::format("{} epoch {}/{}: train loss {:.4f}, valid loss {:.4f}, valid query acc {:.3f}", cell.id,
+                           epoch + 1, t.epochs, last_loss, ev.loss, acc.query));
+    }
+    metrics.write(line);
+    write_checkpoint(work, *model, *opt, ck);
+  }
+  bar.finish();
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  auto b = job.store.build("model", cell.model_key);
+  if (t.select == "best_valid_loss" && fs::exists(work / "best.pt")) fs::copy_file(work / "best.pt", b.dir() / "model.pt");
+  else save_module(*model, b.dir() / "model.pt");
+  fs::copy_file(work / "metrics.jsonl", b.dir() / "metrics.jsonl");
+  json summary = {{"cell", cell.id},
+                  {"model", cell.model},
+                  {"architecture", ms.architecture},
+                  {"config", params_json(ms.config)},
+                  {"parameters", n_params},
+                  {"vocab_size", shape.vocab_size},
+                  {"seq_len", shape.max_seq_len},
+                  {"train_examples", n},
+                  {"steps", total},
+                  {"epochs", t.epochs},
+                  {"settings", train_settings_json(t)},
+                  {"final_train_loss", last_loss},
+                  {"device", device_description(job.device)},
+                  {"wall_seconds", wall},
+                  {"resumed_from_step", resumed_from ? json(*resumed_from) : json(nullptr)},
+                  {"finished_at", utc_now()}};
+  write_file_atomic(b.dir() / "train.json", summary.dump(2));
+  auto dir = b.commit(summary);
+  fs::remove_all(work);
+  log::info("{}: trained {} params for {} steps in {:.1f}s on {}", cell.id, n_params, total, wall,
+            device_description(job.device));
+  return dir;
+}
+
+}  // namespace repro

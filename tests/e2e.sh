@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# End-to-end through the CLI in a scratch directory. Usage: e2e.sh <repro binary> <tests dir>
+set -uo pipefail
+repro=$1
+src=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 1
+passed=0
+failed=0
+check() {  # check "<what>" <command...>
+  local what=$1
+  shift
+  if "$@"; then passed=$((passed + 1)); else echo "FAILED: $what"; failed=$((failed + 1)); fi
+}
+
+cp "$src/data/e2e.toml" spec.toml
+"$repro" run spec.toml --no-pdf >run1.log 2>&1
+check "first run exits 0" [ $? -eq 0 ]
+check "report written" test -f reports/e2e.md
+check "two seeds' results" [ "$(ls results/e2e/*.json | wc -l)" -eq 2 ]
+check "report has the table with a verdict" grep -q "Verdict" reports/e2e.md
+check "unreported paper cell stays unreported" grep -q "zero filler" reports/e2e.md
+check "provenance lists the device" grep -q "| cpu |" reports/e2e.md
+
+start=$(date +%s%N)
+"$repro" run spec.toml --no-pdf >run2.log 2>&1
+rc=$?
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+check "second run exits 0" [ $rc -eq 0 ]
+check "second run has nothing to run" grep -q "2 up to date, 0 to run" run2.log
+check "second run is fast (${ms} ms)" [ "$ms" -lt 10000 ]
+
+rm -rf .repro
+"$repro" report spec.toml --no-pdf >rep.log 2>&1
+check "report renders from results alone" [ $? -eq 0 ]
+check "re-rendered report still has results" grep -q "2 of 2 cells have results" reports/e2e.md
+
+"$repro" run spec.toml --dry-run >dry.log 2>&1
+check "dry run lists nothing stale" grep -q "2 fresh, 0 to run" dry.log
+
+# Editing a result file by hand is detected and the cell recomputed.
+sed -i 's/"example_accuracy": [0-9.e-]*/"example_accuracy": 1.0/' results/e2e/std__tf__s0.json
+"$repro" run spec.toml --no-pdf >run3.log 2>&1
+check "edited result detected" grep -q "checksum mismatch" run3.log
+check "and recomputed" grep -q "1 up to date, 1 to run" run3.log
+
+printf '[experiment]\nname = "x"\nbogus = 1\n' >bad.toml
+"$repro" validate bad.toml 2>err.txt
+rc=$?
+check "bad spec exits 2" [ $rc -eq 2 ]
+check "one-line error" [ "$(wc -l <err.txt)" -eq 1 ]
+check "error has file:line:col and key" grep -q "bad.toml:3:1: experiment.bogus: unknown key" err.txt
+
+"$repro" frobnicate 2>/dev/null
+check "unknown command exits 2" [ $? -eq 2 ]
+"$repro" run does-not-exist.toml 2>err2.txt
+check "missing spec exits 2" [ $? -eq 2 ]
+"$repro" run spec.toml --jobs 0 2>/dev/null
+check "bad flag value exits 2" [ $? -eq 2 ]
+"$repro" plugins >plugins.txt 2>&1
+check "plugins lists mqar and transformer" grep -q "task mqar" plugins.txt
+check "plugins lists transformer" grep -q "architecture transformer" plugins.txt
+
+if [ "$failed" -ne 0 ]; then
+  for f in run1.log run2.log run3.log rep.log; do echo "== $f"; tail -5 "$f"; done
+fi
+echo "e2e: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

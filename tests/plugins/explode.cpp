@@ -1,0 +1,37 @@
+// Test architecture whose loss becomes NaN at a chosen training step: exercises the stop-on-NaN path.
+#include <repro/sdk.hpp>
+
+namespace {
+using namespace repro::sdk;
+
+class ExplodingModel final : public Model {
+ public:
+  ExplodingModel(int64_t vocab, int64_t nan_at) : nan_at_(nan_at) {
+    logits_ = register_parameter("logits", torch::zeros({vocab}));
+  }
+  torch::Tensor forward(const torch::Tensor& tokens) override {
+    auto out = logits_.expand({tokens.size(0), tokens.size(1), logits_.size(0)});
+    if (is_training() && ++calls_ >= nan_at_) out = out * std::numeric_limits<float>::quiet_NaN();
+    return out;
+  }
+
+ private:
+  int64_t nan_at_, calls_ = 0;
+  torch::Tensor logits_;
+};
+
+class Explode final : public Architecture {
+ public:
+  std::string name() const override { return "explode"; }
+  std::string version() const override { return "1"; }
+  std::string description() const override { return "test: NaN loss at training step nan_at"; }
+  std::vector<ParamSpec> params() const override {
+    return {{"nan_at", ParamType::Int, int64_t{5}, "training step whose loss is NaN", 1, 1 << 20}};
+  }
+  std::shared_ptr<Model> build(const Params& p, const ModelShape& s) const override {
+    return std::make_shared<ExplodingModel>(s.vocab_size, p.i("nan_at"));
+  }
+};
+}  // namespace
+
+REPRO_REGISTER_ARCHITECTURE(Explode)

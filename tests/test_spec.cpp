@@ -1,0 +1,101 @@
+// Every class of spec error gives one line "file:line:col: key: message".
+#include <regex>
+
+#include "core/spec.hpp"
+#include "support.hpp"
+
+using namespace repro;
+
+namespace {
+std::string error_of(const std::string& text) {
+  test::TempDir dir;
+  auto p = dir.write("s.toml", text);
+  try {
+    load_spec(p.string(), test::plugins());
+  } catch (const UserError& e) {
+    std::string m = e.what();
+    EXPECT_EQ(m.find('\n'), std::string::npos) << "multi-line error: " << m;
+    return m.substr(m.find("s.toml"));  // drop the temp directory
+  }
+  ADD_FAILURE() << "spec loaded without error";
+  return "";
+}
+std::string replace(std::string s, const std::string& from, const std::string& to) {
+  auto i = s.find(from);
+  EXPECT_NE(i, std::string::npos) << from;
+  return s.replace(i, from.size(), to);
+}
+}  // namespace
+
+TEST(Spec, TinySpecLoads) {
+  test::TempDir dir;
+  auto s = load_spec(dir.write("s.toml", test::tiny_spec()).string(), test::plugins());
+  EXPECT_EQ(s.name, "tiny");
+  EXPECT_EQ(s.models.at("tf").config.i("d_model"), 32);
+  EXPECT_EQ(s.models.at("tf").config.i("mlp_ratio"), 4);  // default filled in
+  EXPECT_EQ(s.train.epochs, 2);
+  EXPECT_EQ(s.hash.size(), 40u);
+}
+
+TEST(Spec, SyntaxErrorHasLineAndColumn) {
+  EXPECT_EQ(error_of("[experiment]\nname = \n").substr(0, 11), "s.toml:2:8:") << error_of("[experiment]\nname = \n");
+}
+
+TEST(Spec, UnknownKeySuggestsTheClosest) {
+  auto e = error_of(test::tiny_spec("learning_rate = 0.01\nepoch = 3\n"));
+  EXPECT_TRUE(std::regex_search(e, std::regex(R"(^s\.toml:\d+:\d+: train\.epoch: unknown key \(did you mean 'epochs'\?\))")))
+      << e;
+}
+
+TEST(Spec, TypeErrorNamesKeyAndExpectedType) {
+  auto e = error_of(test::tiny_spec("lr = \"fast\"\n"));
+  EXPECT_TRUE(std::regex_search(e, std::regex(R"(^s\.toml:18:6: train\.lr: expected a number, got a string$)"))) << e;
+}
+
+TEST(Spec, OutOfRange) {
+  auto e = error_of(test::tiny_spec("warmup_fraction = 1.5\n"));
+  EXPECT_NE(e.find("train.warmup_fraction: expected a number in [0, 1], got 1.5"), std::string::npos) << e;
+}
+
+TEST(Spec, MissingRequiredKey) {
+  auto e = error_of(replace(test::tiny_spec(), "architecture = \"transformer\"\n", ""));
+  EXPECT_NE(e.find("models.tf.architecture: required key is missing"), std::string::npos) << e;
+}
+
+TEST(Spec, UnknownPluginSuggestsTheClosest) {
+  auto e = error_of(replace(test::tiny_spec(), "task = \"mqar\"", "task = \"mqr\""));
+  EXPECT_NE(e.find("datasets.mqar.task: unknown task 'mqr' (did you mean 'mqar'?)"), std::string::npos) << e;
+}
+
+TEST(Spec, PluginParamTypeAndUnknownParam) {
+  auto e = error_of(replace(test::tiny_spec(), "d_model = 32", "d_model = 32.5"));
+  EXPECT_NE(e.find("models.tf.config.d_model: expected an integer, got a float"), std::string::npos) << e;
+  e = error_of(replace(test::tiny_spec(), "d_model = 32", "d_modle = 32"));
+  EXPECT_NE(e.find("models.tf.config.d_modle: unknown key (did you mean 'd_model'?)"), std::string::npos) << e;
+}
+
+TEST(Spec, PluginCrossCheckPointsAtTheParam) {
+  auto e = error_of(replace(test::tiny_spec(), "n_heads = 2", "n_heads = 3"));
+  EXPECT_TRUE(std::regex_search(e, std::regex(R"(^s\.toml:13:\d+: models\.tf\.config\.n_heads: n_heads = 3 does not divide)"))) << e;
+  e = error_of(replace(test::tiny_spec(), "num_kv_pairs = [2]", "num_kv_pairs = [5]"));
+  EXPECT_NE(e.find("datasets.mqar.params.num_kv_pairs: n = 5 pairs need 4n <= seq_len = 16"), std::string::npos) << e;
+}
+
+TEST(Spec, GridReferencesMustExist) {
+  auto e = error_of(replace(test::tiny_spec(), "models = [\"tf\"]", "models = [\"ft\"]"));
+  EXPECT_NE(e.find("grid.models: no model named 'ft' (did you mean 'tf'?)"), std::string::npos) << e;
+}
+
+TEST(Spec, ChoiceSuggests) {
+  auto e = error_of(test::tiny_spec("schedule = \"cosin\"\n"));
+  EXPECT_NE(e.find("(did you mean \"cosine\"?)"), std::string::npos) << e;
+}
+
+TEST(Spec, MissingFile) {
+  try {
+    load_spec("/nonexistent/spec.toml", test::plugins());
+    FAIL();
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/spec.toml: cannot read file"), std::string::npos);
+  }
+}

@@ -1,0 +1,105 @@
+// Training end to end through the stages (no CLI): loss falls, results are cached, resume works.
+#include <fstream>
+
+#include "core/fs.hpp"
+#include "core/spec.hpp"
+#include "stages/run.hpp"
+#include "stages/train.hpp"
+#include "support.hpp"
+
+using namespace repro;
+namespace fs = std::filesystem;
+
+namespace {
+std::vector<double> losses(const fs::path& result) {
+  auto r = nlohmann::json::parse(read_file(result));
+  std::vector<double> out;
+  for (const auto& p : r["curve"])
+    if (p.contains("train_loss")) out.push_back(p["train_loss"].get<double>());
+  return out;
+}
+RunOptions options(const test::TempDir& dir) {
+  RunOptions o;
+  o.store_dir = dir.path() / "store";
+  o.results_root = dir.path() / "results";
+  o.reports_dir = dir.path() / "reports";
+  o.pdf = false;
+  o.device = "cpu";
+  return o;
+}
+}  // namespace
+
+TEST(Train, LossFallsAndSecondRunIsCached) {
+  test::TempDir dir;
+  auto spec = load_spec(dir.write("s.toml", test::tiny_spec("epochs = 6\nlr = 3e-3\nlog_every = 4\n")).string(),
+                        test::plugins());
+  auto o = options(dir);
+  ASSERT_EQ(run_spec(spec, test::plugins(), o), 0);
+  const fs::path result = dir.path() / "results" / "tiny" / "mqar__tf__s0.json";
+  auto l = losses(result);
+  ASSERT_GE(l.size(), 4u);
+  EXPECT_LT(l.back(), 0.8 * l.front()) << "training loss did not fall: " << l.front() << " -> " << l.back();
+  auto before = fs::last_write_time(result);
+  ASSERT_EQ(run_spec(spec, test::plugins(), o), 0);
+  EXPECT_EQ(fs::last_write_time(result), before) << "a fresh cell was recomputed";
+  EXPECT_TRUE(fs::exists(dir.path() / "reports" / "tiny.md"));
+}
+
+TEST(Train, NonFiniteLossStopsTheCellAndPublishesNothing) {
+  test::TempDir dir;
+  // The test plugin "explode" returns NaN logits from its 7th training step; a checkpoint is due every 4.
+  std::string text = test::tiny_spec("checkpoint_every = 4\n");
+  text.replace(text.find("architecture = \"transformer\""), 28, "architecture = \"explode\"");
+  text.replace(text.find("config = { d_model = 32, n_layers = 1, n_heads = 2 }"), 52, "config = { nan_at = 7 }");
+  PluginRegistry reg({REPRO_TEST_PLUGIN_DIR, REPRO_BUILD_PLUGIN_DIR});
+  auto spec = load_spec(dir.write("s.toml", text).string(), reg);
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(run_spec(spec, reg, options(dir)), 1);
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("non-finite loss (nan) at step 7 (epoch 1)"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(dir.path() / "results" / "tiny" / "mqar__tf__s0.json"));
+  EXPECT_FALSE(fs::exists(dir.path() / "store" / "model")) << "a failed cell must not be marked complete";
+  // The last good checkpoint (step 4) is kept for inspection.
+  bool kept = false;
+  for (const auto& e : fs::recursive_directory_iterator(dir.path() / "store" / "work"))
+    kept |= e.path().filename() == "ckpt-000000004";
+  EXPECT_TRUE(kept);
+}
+
+TEST(Train, ResumeFromCheckpointGivesTheSameWeights) {
+  // Run A trains uninterrupted. Run B dies at step 10 (REPRO_STOP_AFTER_STEP: the stage throws as if
+  // killed, after its step-8 checkpoint), then resumes; its final weights must equal A's bit for bit.
+  test::TempDir a, b;
+  const std::string extra = "epochs = 3\ncheckpoint_every = 4\n";
+  auto spec_a = load_spec(a.write("s.toml", test::tiny_spec(extra)).string(), test::plugins());
+  auto spec_b = load_spec(b.write("s.toml", test::tiny_spec(extra)).string(), test::plugins());
+  auto oa = options(a), ob = options(b);
+  oa.until = ob.until = Until::Train;
+  ASSERT_EQ(run_spec(spec_a, test::plugins(), oa), 0);
+  setenv("REPRO_STOP_AFTER_STEP", "10", 1);
+  EXPECT_EQ(run_spec(spec_b, test::plugins(), ob), 1);
+  unsetenv("REPRO_STOP_AFTER_STEP");
+  EXPECT_FALSE(fs::exists(b.path() / "store" / "model")) << "an interrupted cell must not be marked complete";
+  ASSERT_EQ(run_spec(spec_b, test::plugins(), ob), 0);
+
+  auto weights = [&](const fs::path& store) {
+    std::map<std::string, torch::Tensor> out;
+    for (const auto& e : fs::directory_iterator(store / "model")) {
+      auto model = build_seeded_model(test::plugins(), spec_a.models.at("tf"), {32, 16}, 123);
+      torch::serialize::InputArchive ar;
+      ar.load_from((e.path() / "model.pt").string());
+      model->load(ar);
+      for (const auto& p : model->named_parameters()) out[p.key()] = p.value().clone();
+      auto meta = nlohmann::json::parse(read_file(e.path() / "train.json"));
+      out["__resumed"] = torch::tensor(meta["resumed_from_step"].is_null() ? -1 : meta["resumed_from_step"].get<int>());
+    }
+    return out;
+  };
+  auto wa = weights(a.path() / "store"), wb = weights(b.path() / "store");
+  EXPECT_EQ(wa["__resumed"].item<int>(), -1);
+  EXPECT_EQ(wb["__resumed"].item<int>(), 8);
+  wa.erase("__resumed"), wb.erase("__resumed");
+  ASSERT_EQ(wa.size(), wb.size());
+  ASSERT_GT(wa.size(), 4u);
+  for (const auto& [k, t] : wa) EXPECT_TRUE(torch::equal(t, wb.at(k))) << k;
+}
