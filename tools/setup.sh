@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 need=(cmake ninja-build ccache g++ libboost-dev libboost-program-options-dev libtomlplusplus-dev
       nlohmann-json3-dev libfmt-dev libgtest-dev gnuplot-nox)
 # PDF reports: pandoc + a LaTeX engine (only the main job needs them).
-[ "${1:-}" = "--report-tools" ] && need+=(pandoc texlive-latex-base texlive-latex-recommended lmodern)
+[ "${1:-}" = "--report-tools" ] && need+=(pandoc texlive-xetex fonts-dejavu-core)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -237,7 +237,8 @@ void TomlReader::finish(const std::vector<std::string>& also_allowed) const {
     const std::string key(k.str());
     if (seen_.count(key) || std::find(also_allowed.begin(), also_allowed.end(), key) != also_allowed.end()) continue;
     std::string hint = closest(key, known);
-    throw UserError(fmt::format("{}: {}: unknown key{}", loc_of(file_, n).str(), dotted(key),
+    const auto& b = k.source().begin;  // point at the key itself, not its value
+    throw UserError(fmt::format("{}:{}:{}: {}: unknown key{}", file_, b.line, b.column, dotted(key),
                                 hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
   }
 }

@@ -77,7 +77,7 @@ std::string render_table(const Spec& spec, const TableSpec& t, const std::vector
   o << "\n\n";
   const auto& rows = ids_of(spec, t.rows);
   const auto& cols = ids_of(spec, t.cols);
-  o << "| " << t.rows << " \\ " << t.cols << " |";
+  o << "| " << t.rows << " ↓ / " << t.cols << " → |";
   for (const auto& c : cols) o << " " << label(spec, t.cols, c) << " |";
   o << "\n|---|";
   for (size_t i = 0; i < cols.size(); ++i) o << "---|";
@@ -158,7 +158,11 @@ std::string methods(const Spec& spec, const Loaded& res) {
   }
   o << "\n**Training** (per model; AdamW, weight decay on matrices and embeddings only, loss = cross-entropy over "
        "the task's loss mask):\n\n| model | settings |\n|---|---|\n";
-  for (const auto& [id, m] : spec.models) o << "| " << id << " | " << train_settings_json(m.train).dump() << " |\n";
+  for (const auto& [id, m] : spec.models) {
+    std::string settings;
+    for (const auto& [k, v] : train_settings_json(m.train).items()) settings += (settings.empty() ? "" : ", ") + k + " = " + v.dump();
+    o << "| " << id << " | " << settings << " |\n";
+  }
   o << "\nGrid: train on {" << fmt::format("{}", fmt::join(spec.grid.train, ", ")) << "} × models {"
     << fmt::format("{}", fmt::join(spec.grid.models, ", ")) << "} × seeds {"
     << fmt::format("{}", fmt::join(spec.grid.seeds, ", ")) << "}; every trained model is tested on {"
@@ -197,10 +201,11 @@ void render_pdf(const fs::path& md) {
   fs::path tmp = pdf;
   tmp += ".tmp.pdf";
   const std::string cmd = fmt::format(
-      "cd '{}' && pandoc '{}' -o '{}' --resource-path=. -V geometry:margin=1.8cm -V fontsize=10pt 2>&1",
+      "cd '{}' && pandoc '{}' -o '{}' --resource-path=. --pdf-engine=xelatex -V 'mainfont=DejaVu Sans' "
+      "-V geometry:margin=1.8cm -V fontsize=10pt 2>&1",
       md.parent_path().string(), md.filename().string(), tmp.filename().string());
   if (std::system((cmd + " >/dev/null").c_str()) != 0) {
-    log::warn("pandoc failed to make {} (is a LaTeX engine installed?)", pdf.string());
+    log::warn("pandoc failed to make {} (needs xelatex: texlive-xetex, fonts-dejavu-core)", pdf.string());
     fs::remove(tmp);
     return;
   }
