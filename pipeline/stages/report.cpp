@@ -160,7 +160,8 @@ std::string methods(const Spec& spec, const Loaded& res) {
        "the task's loss mask):\n\n| model | settings |\n|---|---|\n";
   for (const auto& [id, m] : spec.models) {
     std::string settings;
-    for (const auto& [k, v] : train_settings_json(m.train).items()) settings += (settings.empty() ? "" : ", ") + k + " = " + v.dump();
+    const json ts = train_settings_json(m.train);  // named: items() of a temporary would dangle
+    for (const auto& [k, v] : ts.items()) settings += (settings.empty() ? "" : ", ") + k + " = " + v.dump();
     o << "| " << id << " | " << settings << " |\n";
   }
   o << "\nGrid: train on {" << fmt::format("{}", fmt::join(spec.grid.train, ", ")) << "} × models {"
