@@ -21,7 +21,7 @@ check "report written" test -f reports/e2e.md
 check "two seeds' results" [ "$(ls results/e2e/*.json | wc -l)" -eq 2 ]
 check "report has the table with a verdict" grep -q "Verdict" reports/e2e.md
 check "unreported paper cell stays unreported" grep -q "zero filler" reports/e2e.md
-check "provenance lists the device" grep -q "| cpu |" reports/e2e.md
+check "provenance lists the device" grep -qE "\| (cpu|cuda:0 \(.*\)) \|" reports/e2e.md
 
 start=$(date +%s%N)
 "$repro" run spec.toml --no-pdf >run2.log 2>&1

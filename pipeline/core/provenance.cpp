@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 
 #include "error.hpp"
@@ -57,7 +58,11 @@ std::string git_revision() {
   static const std::string rev = [] {
     const std::string g = std::string("git -C '") + REPRO_SOURCE_DIR + "' ";
     std::string sha = run(g + "rev-parse HEAD 2>/dev/null");
-    if (sha.empty()) return std::string("unknown");
+    if (sha.empty()) {
+      // A source copy without .git (e.g. shipped to a GPU host): the caller may state the revision.
+      const char* env = std::getenv("REPRO_GIT_SHA");
+      return env && *env ? std::string(env) + " (from REPRO_GIT_SHA)" : std::string("unknown");
+    }
     if (!run(g + "status --porcelain --untracked-files=no 2>/dev/null").empty()) sha += "-dirty";
     return sha;
   }();
