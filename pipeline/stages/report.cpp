@@ -249,6 +249,10 @@ fs::path render_report(const Spec& spec, const std::vector<Cell>& cells, const R
     << metric_title("token_accuracy") << ".\n\n";
   o << provenance(cells, res);
   const fs::path md = paths.reports_dir / (spec.name + ".md");
+  fs::path pdf = md;
+  pdf.replace_extension(".pdf");
+  // Unchanged text: leave both files alone (no churn in committed reports, no LaTeX run).
+  if (fs::exists(md) && read_file(md) == o.str() && (!paths.pdf || fs::exists(pdf))) return md;
   write_file_atomic(md, o.str());
   if (paths.pdf) render_pdf(md);
   return md;
