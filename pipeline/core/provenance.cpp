@@ -63,7 +63,9 @@ std::string git_revision() {
       const char* env = std::getenv("REPRO_GIT_SHA");
       return env && *env ? std::string(env) + " (from REPRO_GIT_SHA)" : std::string("unknown");
     }
-    if (!run(g + "status --porcelain --untracked-files=no 2>/dev/null").empty()) sha += "-dirty";
+    // Committed outputs (results/, reports/) do not make the code dirty.
+    if (!run(g + "status --porcelain --untracked-files=no -- . ':!results' ':!reports' 2>/dev/null").empty())
+      sha += "-dirty";
     return sha;
   }();
   return rev;

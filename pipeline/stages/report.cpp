@@ -183,8 +183,11 @@ std::string provenance(const std::vector<Cell>& cells, const Loaded& res) {
       continue;
     }
     const auto& p = it->second["provenance"];
+    const std::string git = p["git"].get<std::string>();
+    const std::string git_short = git.substr(0, 12) + (git.find("-dirty") != std::string::npos ? " (dirty)" : "") +
+                                  (git.find("REPRO_GIT_SHA") != std::string::npos ? " (stated)" : "");
     o << fmt::format("| {} | {} | {} | {} | {} | {:.1f} | {:.1f} | {} | {} |\n", c.id, c.seed,
-                     p["device"].get<std::string>(), p["git"].get<std::string>().substr(0, 12),
+                     p["device"].get<std::string>(), git_short,
                      p["spec_sha1"].get<std::string>().substr(0, 12), p["train_seconds"].get<double>(),
                      p["probe_seconds"].get<double>(), p["versions"]["libtorch"].get<std::string>(),
                      p["finished_at"].get<std::string>());
