@@ -45,6 +45,10 @@ sed -i 's/"example_accuracy": [0-9.e-]*/"example_accuracy": 1.0/' results/e2e/st
 check "edited result detected" grep -q "checksum mismatch" run3.log
 check "and recomputed" grep -q "1 up to date, 1 to run" run3.log
 
+"$repro" run spec.toml --force -j 2 --no-pdf >run4.log 2>&1
+check "forced parallel run exits 0" [ $? -eq 0 ]
+check "forced parallel run recomputed both cells" grep -q "0 up to date, 2 to run" run4.log
+
 printf '[experiment]\nname = "x"\nbogus = 1\n' >bad.toml
 "$repro" validate bad.toml 2>err.txt
 rc=$?
@@ -61,6 +65,9 @@ check "bad flag value exits 2" [ $? -eq 2 ]
 "$repro" plugins >plugins.txt 2>&1
 check "plugins lists mqar and transformer" grep -q "task mqar" plugins.txt
 check "plugins lists transformer" grep -q "architecture transformer" plugins.txt
+
+"$repro" clean >/dev/null 2>&1
+check "clean removes the store" [ ! -e .repro/store ]
 
 if [ "$failed" -ne 0 ]; then
   for f in run1.log run2.log run3.log rep.log; do echo "== $f"; tail -5 "$f"; done
