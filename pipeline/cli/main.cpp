@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "../core/error.hpp"
 #include "../core/log.hpp"
@@ -50,6 +51,19 @@ po::options_description common_options(Common& c) {
   return d;
 }
 
+// Parses a command's options; nullopt when --help was printed (the command then exits 0).
+std::optional<po::variables_map> parse(const std::vector<std::string>& args, const po::options_description& d,
+                                       const po::positional_options_description& pos = {}) {
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(d).positional(pos).run(), vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    std::cout << d << "\n";
+    return std::nullopt;
+  }
+  return vm;
+}
+
 PluginRegistry load_plugins(const Common& c) {
   std::vector<fs::path> extra(c.plugin_paths.begin(), c.plugin_paths.end());
   PluginRegistry reg(PluginRegistry::search_path(extra));
@@ -74,13 +88,9 @@ int cmd_pipeline(const std::string& cmd, const std::vector<std::string>& args) {
       "no-pdf", "skip the pandoc PDF");
   po::positional_options_description pos;
   pos.add("spec", 1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(d).positional(pos).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << d << "\n";
-    return 0;
-  }
+  auto parsed = parse(args, d, pos);
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
   if (spec_path.empty()) throw UserError(fmt::format("repro {}: missing <spec> (a TOML experiment spec)", cmd));
   if (c.verbose) log::threshold() = log::Level::Debug;
   if (c.quiet) log::threshold() = log::Level::Warn;
@@ -114,13 +124,9 @@ int cmd_validate(const std::vector<std::string>& args) {
   d.add_options()("spec", po::value(&specs)->composing(), "specs to check");
   po::positional_options_description pos;
   pos.add("spec", -1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(d).positional(pos).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << d << "\n";
-    return 0;
-  }
+  auto parsed = parse(args, d, pos);
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
   if (specs.empty()) throw UserError("repro validate: give at least one spec");
   auto reg = load_plugins(c);
   for (const auto& s : specs) {
@@ -137,13 +143,9 @@ int cmd_plugins(const std::vector<std::string>& args) {
   po::options_description d("repro plugins [--params <spec>] [options]");
   d.add(common_options(c));
   d.add_options()("params", po::value(&spec_path), "print the parameter count of every model in this spec");
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(d).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << d << "\n";
-    return 0;
-  }
+  auto parsed = parse(args, d);
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
   auto reg = load_plugins(c);
   if (!spec_path.empty()) {
     Spec spec = load_spec(spec_path, reg);
@@ -171,13 +173,9 @@ int cmd_clean(const std::vector<std::string>& args) {
   d.add(common_options(c));
   d.add_options()("store", po::value(&store)->default_value(".repro/store"), "artifact store to remove")(
       "results", po::value(&results_spec), "also remove results/<name>/ of this spec");
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(d).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << d << "\n";
-    return 0;
-  }
+  auto parsed = parse(args, d);
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
   if (const char* env = std::getenv("REPRO_STORE"); env && vm["store"].defaulted()) store = env;
   auto n = fs::remove_all(store);
   fmt::print("removed {} ({} entries)\n", store, n);

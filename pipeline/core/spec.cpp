@@ -39,14 +39,27 @@ TrainSpec read_train(const TomlReader& r, TrainSpec t) {
   return t;
 }
 
-// Runs a plugin's cross-parameter check, pointing at the offending key.
-template <class Plugin>
-void plugin_check(const Plugin& p, const sdk::Params& params, const TomlReader& r) {
+// The plugin named at r[name_key] (looked up by `find`) validates the table r[params_key] (absent: all
+// defaults): declared types and bounds, then its cross-parameter check, each error pointing at its key.
+template <class Find>
+sdk::Params plugin_params(const TomlReader& r, const std::string& name_key, const std::string& params_key, Find find) {
+  auto plugin = [&] {
+    try {
+      return find();
+    } catch (const UserError& e) {
+      r.fail(name_key, e.what());
+    }
+  }();
+  const toml::table empty;
+  auto sub = r.sub_opt(params_key);
+  const TomlReader pr = sub ? *sub : TomlReader(empty, r.file(), r.dotted(params_key));
+  sdk::Params params = pr.plugin_params(plugin->params());
   try {
-    p.check(params);
+    plugin->check(params);
   } catch (const sdk::ParamError& e) {
-    r.fail(e.param, e.what());
+    pr.fail(e.param, e.what());
   }
+  return params;
 }
 
 void check_ids(const TomlReader& g, const std::string& key, const std::vector<std::string>& ids,
@@ -109,23 +122,12 @@ Spec load_spec(const std::string& path, const PluginRegistry& plugins) {
     out.id = id;
     out.loc = d.where();
     out.task = d.str("task");
-    auto task = [&] {
-      try {
-        return plugins.task(out.task);
-      } catch (const UserError& e) {
-        d.fail("task", e.what());
-      }
-    }();
+    out.params = plugin_params(d, "task", "params", [&] { return plugins.task(out.task); });
     out.label = d.str("label", id);
     out.train_examples = d.integer("train_examples", 0, 0, kBig);
     out.valid_examples = d.integer("valid_examples", 0, 0, kBig);
     out.test_examples = d.integer("test_examples", 0, 0, kBig);
     out.seed = static_cast<uint64_t>(d.integer("seed", 0, 0, std::numeric_limits<int64_t>::max()));
-    auto pr = d.sub_opt("params");
-    toml::table empty;
-    TomlReader params_reader = pr ? *pr : TomlReader(empty, path, d.dotted("params"));
-    out.params = params_reader.plugin_params(task->params());
-    plugin_check(*task, out.params, params_reader);
     d.finish();
     s.datasets[id] = out;
   }
@@ -139,19 +141,8 @@ Spec load_spec(const std::string& path, const PluginRegistry& plugins) {
     out.id = id;
     out.loc = m.where();
     out.architecture = m.str("architecture");
-    auto arch = [&] {
-      try {
-        return plugins.architecture(out.architecture);
-      } catch (const UserError& e) {
-        m.fail("architecture", e.what());
-      }
-    }();
+    out.config = plugin_params(m, "architecture", "config", [&] { return plugins.architecture(out.architecture); });
     out.label = m.str("label", id);
-    auto cr = m.sub_opt("config");
-    toml::table empty;
-    TomlReader config_reader = cr ? *cr : TomlReader(empty, path, m.dotted("config"));
-    out.config = config_reader.plugin_params(arch->params());
-    plugin_check(*arch, out.config, config_reader);
     out.train = m.sub_opt("train") ? read_train(m.sub("train"), s.train) : s.train;
     m.finish();
     s.models[id] = out;

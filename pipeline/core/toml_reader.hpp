@@ -21,6 +21,7 @@ class TomlReader {
   Location where() const;                       // of this table
   Location where(const std::string& key) const;  // of a key's value (the table if absent)
   const std::string& path() const { return path_; }
+  const std::string& file() const { return file_; }
   std::string dotted(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
   [[noreturn]] void fail(const std::string& key, const std::string& what) const;
 
