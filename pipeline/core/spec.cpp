@@ -71,7 +71,7 @@ void check_ids(const TomlReader& g, const std::string& key, const std::vector<st
   }
 }
 
-PaperNumbers read_paper(const TomlReader& r, size_t) {
+PaperNumbers read_paper(const TomlReader& r) {
   PaperNumbers p;
   p.source = r.str("source");
   p.rows = r.strings("rows");
@@ -203,7 +203,7 @@ Spec load_spec(const std::string& path, const PluginRegistry& plugins) {
           t.fail("rows", fmt::format("the grid has {} values of '{}', which is neither rows nor cols: pin one "
                                      "with {} = \"<id>\"", dim_ids(dim).size(), dim, dim));
       if (auto p = t.sub_opt("paper")) {
-        out.paper = read_paper(*p, i);
+        out.paper = read_paper(*p);
         for (const auto& [names, dim, key] : {std::tuple{&out.paper->rows, out.rows, "rows"},
                                               std::tuple{&out.paper->cols, out.cols, "cols"}})
           check_ids(*p, key, *names, dim_ids(dim), dim == "model" ? "model" : "dataset");

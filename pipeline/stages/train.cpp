@@ -207,7 +207,6 @@ fs::path train_cell(const TrainJob& job) {
   int64_t loss_n = 0, tokens = 0;
   auto t_log = std::chrono::steady_clock::now();
   double last_loss = NAN;
-  json curve = json::array();
   for (int64_t epoch = ck.step / steps_per_epoch; epoch < t.epochs; ++epoch) {
     auto order = epoch_order(n, static_cast<uint64_t>(cell.seed), epoch, t.shuffle).to(job.device);
     for (int64_t b = ck.step - epoch * steps_per_epoch; b < steps_per_epoch; ++b) {
