@@ -18,6 +18,7 @@ function(repro_add_plugin name)
   endif()
   if(NOT P_OUTPUT_DIRECTORY)
     set(P_OUTPUT_DIRECTORY ${REPRO_PLUGIN_DIR})
+    set_property(GLOBAL APPEND PROPERTY REPRO_PLUGIN_TARGETS ${target})  # for repro_all_plugins
   endif()
   set_target_properties(${target} PROPERTIES PREFIX "" LIBRARY_OUTPUT_DIRECTORY ${P_OUTPUT_DIRECTORY}
     CXX_VISIBILITY_PRESET hidden)
