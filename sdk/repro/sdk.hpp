@@ -20,7 +20,7 @@
 
 // Bump whenever a type below changes layout or a virtual signature changes.
 #ifndef REPRO_SDK_ABI_VERSION
-#define REPRO_SDK_ABI_VERSION 1
+#define REPRO_SDK_ABI_VERSION 2
 #endif
 
 namespace repro::sdk {
@@ -118,6 +118,12 @@ class Model : public torch::nn::Module {
   // in the output at t): attention weights for attention, the attention-like matrix for SSMs.
   // Empty when the architecture has none.
   virtual std::vector<torch::Tensor> mixing_matrices(const torch::Tensor& /*tokens*/) { return {}; }
+  // Probe hook: per-layer named internal tensors of one forward pass (empty when not supported).
+  // Selective SSMs use the names below, so probes can rebuild the attention-like matrix
+  // alpha_ij = C_i (prod_{k=j+1..i} exp(delta_k A)) (delta_j B_j) of the Local-Pattern-Shortcuts paper (Eq. 5):
+  //   "ssm.x" [B,L,D] scan input, "ssm.delta" [B,L,D] (after softplus), "ssm.A" [D,N], "ssm.B" [B,L,N],
+  //   "ssm.C" [B,L,N], "ssm.D" [D], "ssm.y" [B,L,D] scan output including the D skip, before any gate.
+  virtual std::vector<std::map<std::string, torch::Tensor>> internals(const torch::Tensor& /*tokens*/) { return {}; }
 };
 
 class Architecture {
