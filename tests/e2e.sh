@@ -23,6 +23,12 @@ check "report has the table with a verdict" grep -q "Verdict" reports/e2e.md
 check "unreported paper cell stays unreported" grep -q "zero filler" reports/e2e.md
 check "provenance lists the device" grep -qE "\| (cpu|cuda:0 \(.*\)) \|" reports/e2e.md
 
+"$repro" generate spec.toml --show 2 --split test --dataset zero >show.log 2>&1
+check "generate --show decodes examples" grep -qE "^example [0-9]+ \[L16-n2\] length 16" show.log
+check "generate --show marks query targets" grep -qE "\?[0-9]+=[0-9]+" show.log
+"$repro" generate spec.toml --show 1 --split tst >show-bad.log 2>&1
+check "generate --show refuses a bad split" [ $? -eq 2 ]
+
 start=$(date +%s%N)
 "$repro" run spec.toml --no-pdf >run2.log 2>&1
 rc=$?

@@ -78,7 +78,7 @@ TEST(Spec, PluginCrossCheckPointsAtTheParam) {
   auto e = error_of(replace(test::tiny_spec(), "n_heads = 2", "n_heads = 3"));
   EXPECT_TRUE(std::regex_search(e, std::regex(R"(^s\.toml:13:\d+: models\.tf\.config\.n_heads: n_heads = 3 does not divide)"))) << e;
   e = error_of(replace(test::tiny_spec(), "num_kv_pairs = [2]", "num_kv_pairs = [5]"));
-  EXPECT_NE(e.find("datasets.mqar.params.num_kv_pairs: n = 5 pairs need 4n <= seq_len = 16"), std::string::npos) << e;
+  EXPECT_NE(e.find("datasets.mqar.params.num_kv_pairs: length 16, 5 pairs: the 5 queries"), std::string::npos) << e;
 }
 
 TEST(Spec, GridReferencesMustExist) {

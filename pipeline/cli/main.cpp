@@ -6,14 +6,18 @@
 #include <iostream>
 #include <optional>
 
+#include "../core/dataset_io.hpp"
 #include "../core/error.hpp"
 #include "../core/log.hpp"
 #include "../core/params.hpp"
 #include "../core/plan.hpp"
 #include "../core/plugins.hpp"
 #include "../core/spec.hpp"
+#include "../core/store.hpp"
+#include "../stages/generate.hpp"
 #include "../stages/report.hpp"
 #include "../stages/run.hpp"
+#include "../stages/show.hpp"
 #include "../stages/train.hpp"
 
 namespace po = boost::program_options;
@@ -26,7 +30,7 @@ const char* kUsage = R"(usage: repro <command> [options]
 
 commands:
   run <spec>        generate, train, probe every stale cell, then render the report
-  generate <spec>   only generate the datasets the spec needs
+  generate <spec>   only generate the datasets the spec needs (--show N: print N decoded examples)
   train <spec>      generate + train (models land in the store)
   probe <spec>      generate + train + probe, publishing results/<name>/*.json
   report <spec>     render reports/<name>.md (+ .pdf) from committed results only
@@ -71,6 +75,28 @@ PluginRegistry load_plugins(const Common& c) {
   return reg;
 }
 
+int show_datasets(const Spec& spec, const PluginRegistry& reg, const Store& store, int64_t count,
+                  const std::string& split_name, const std::string& only) {
+  const std::map<std::string, sdk::Split> splits = {
+      {"train", sdk::Split::Train}, {"valid", sdk::Split::Valid}, {"test", sdk::Split::Test}};
+  if (!splits.count(split_name)) throw UserError("--split: expected train, valid or test, got '" + split_name + "'");
+  if (!only.empty() && !spec.datasets.count(only))
+    throw UserError(fmt::format("--dataset: '{}' is not a dataset of {}", only, spec.path));
+  for (const auto& [id, ds] : spec.datasets) {
+    if (!only.empty() && id != only) continue;
+    auto ref = split_ref(spec, reg, id, splits.at(split_name));
+    if (ref.examples == 0) {
+      fmt::print("== {} ({}): no {} examples in the spec\n", id, ds.task, split_name);
+      continue;
+    }
+    auto data = load_dataset(ensure_split(store, reg, spec, ref));
+    fmt::print("== {} ({}, {} split, {} examples)\n", id, ds.task, split_name, data.inputs.size(0));
+    show_examples(data, count, std::cout);
+    std::cout << "\n";
+  }
+  return 0;
+}
+
 int cmd_pipeline(const std::string& cmd, const std::vector<std::string>& args) {
   Common c;
   RunOptions o;
@@ -86,6 +112,12 @@ int cmd_pipeline(const std::string& cmd, const std::vector<std::string>& args) {
       "dry-run,n", po::bool_switch(&o.dry_run), "list what would run, with an estimated cost, and stop")(
       "jobs,j", po::value(&o.jobs)->default_value(1), "cells to run concurrently")(
       "no-pdf", "skip the pandoc PDF");
+  int64_t show = 0;
+  std::string show_split = "train", show_dataset;
+  if (cmd == "generate")
+    d.add_options()("show", po::value(&show), "print the first N examples of each dataset, decoded")(
+        "split", po::value(&show_split), "with --show: train | valid | test (default train)")(
+        "dataset", po::value(&show_dataset), "with --show: only this dataset id");
   po::positional_options_description pos;
   pos.add("spec", 1);
   auto parsed = parse(args, d, pos);
@@ -113,6 +145,7 @@ int cmd_pipeline(const std::string& cmd, const std::vector<std::string>& args) {
     log::info("report: {}", render_report(spec, cells, {results_dir(spec, o), o.reports_dir, o.pdf}).string());
     return 0;
   }
+  if (show > 0) return show_datasets(spec, reg, Store(o.store_dir), show, show_split, show_dataset);
   return run_spec(spec, reg, o);
 }
 

@@ -2,6 +2,10 @@
 
 #include <ATen/autocast_mode.h>
 
+#include <algorithm>
+
+#include "batches.hpp"
+
 namespace repro {
 
 AutocastGuard::AutocastGuard(bool on) : on_(on) {
@@ -31,25 +35,27 @@ Evaluation evaluate(sdk::Model& model, const sdk::Dataset& d, const torch::Devic
   const bool was_training = model.is_training();
   model.eval();
   const int64_t n = d.inputs.size(0);
-  std::vector<torch::Tensor> preds;
+  const auto lengths = example_lengths(d);
+  Evaluation e;
+  e.preds = torch::full({n, d.inputs.size(1)}, -1, torch::kInt64);  // -1 beyond an example's length
   double loss_sum = 0, count = 0;
   for (int64_t i = 0; i < n; i += batch) {
     const int64_t j = std::min(n, i + batch);
-    auto x = d.inputs.slice(0, i, j).to(device);
+    // Causal models: cutting the batch to its longest example changes nothing but the cost.
+    const int64_t len = *std::max_element(lengths.begin() + i, lengths.begin() + j);
+    auto cut = [&](const torch::Tensor& t) { return t.slice(0, i, j).narrow(1, 0, len).to(device); };
     torch::Tensor logits;
     {
       AutocastGuard ag(autocast);
-      logits = model.forward(x);
+      logits = model.forward(cut(d.inputs));
     }
-    auto [s, c] = masked_ce_sum(logits, d.targets.slice(0, i, j).to(device), d.loss_mask.slice(0, i, j).to(device));
+    auto [s, c] = masked_ce_sum(logits, cut(d.targets), cut(d.loss_mask));
     loss_sum += s.item<double>();
     count += c.item<double>();
-    preds.push_back(logits.argmax(-1).to(torch::kCPU));
+    e.preds.slice(0, i, j).narrow(1, 0, len).copy_(logits.argmax(-1));
   }
   model.train(was_training);
-  Evaluation e;
   e.loss = count > 0 ? loss_sum / count : 0;
-  e.preds = preds.empty() ? torch::empty({0, d.inputs.size(1)}, torch::kInt64) : torch::cat(preds);
   return e;
 }
 

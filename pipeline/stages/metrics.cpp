@@ -3,9 +3,11 @@
 namespace repro {
 
 nlohmann::json Accuracy::to_json() const {
-  return {{"token_accuracy", token}, {"query_accuracy", query}, {"example_accuracy", example},
+  nlohmann::json j = {{"token_accuracy", token}, {"query_accuracy", query}, {"example_accuracy", example},
           {"examples", examples},     {"queries", queries},      {"tokens", tokens},
           {"subsets", subsets}};
+  if (!alternatives.empty()) j["alternatives"] = alternatives;
+  return j;
 }
 
 Accuracy score(const sdk::Dataset& d, const torch::Tensor& preds_in) {
@@ -15,6 +17,13 @@ Accuracy score(const sdk::Dataset& d, const torch::Tensor& preds_in) {
   auto wrong = (preds != d.targets) & scored;  // [N, L]
   a.tokens = scored.sum().item<int64_t>();
   if (a.tokens == 0) return a;
+  if (auto it = d.meta.find("accept"); it != d.meta.end()) {
+    auto match = (preds.unsqueeze(-1) == it->second) & scored.unsqueeze(-1);  // [N, L, K]; -1 never matches
+    wrong &= ~match.any(-1);
+    auto per_k = match.sum(at::IntArrayRef{0, 1});
+    for (int64_t k = 0; k < per_k.size(0); ++k)
+      a.alternatives.push_back(per_k[k].item().toDouble() / static_cast<double>(a.tokens));
+  }
   a.token = 1.0 - wrong.sum().item<double>() / static_cast<double>(a.tokens);
 
   const int64_t n = d.inputs.size(0);

@@ -3,6 +3,9 @@
 //   query_accuracy   : a query is right when all of its answer tokens are; mean over the queries of each
 //                      subset, then the unweighted mean over subsets (the Global_Mamba evaluator's score).
 //   example_accuracy : an example is right when all of its scored tokens are (the paper's App. B.5 wording).
+// A token counts as right when it equals the target or, if the task gives an "accept" meta, any of
+// its alternatives (K1V1*: any region's value); `alternatives[k]` is the share of scored tokens
+// predicted as alternative k (which region the model recalled: the paper's Fig. 7a).
 #pragma once
 #include <nlohmann/json.hpp>
 #include <repro/sdk.hpp>
@@ -13,6 +16,7 @@ struct Accuracy {
   double token = 0, query = 0, example = 0;
   int64_t examples = 0, queries = 0, tokens = 0;
   nlohmann::json subsets = nlohmann::json::object();  // name -> {query_accuracy, example_accuracy, examples}
+  std::vector<double> alternatives;                   // empty without an "accept" meta
   nlohmann::json to_json() const;
 };
 

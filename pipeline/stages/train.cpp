@@ -13,6 +13,7 @@
 #include "../core/params.hpp"
 #include "../core/plugins.hpp"
 #include "../core/provenance.hpp"
+#include "batches.hpp"
 #include "evaluate.hpp"
 #include "metrics.hpp"
 #include "progress.hpp"
@@ -137,16 +138,6 @@ class MetricsLog {
   std::ofstream out_;
 };
 
-torch::Tensor epoch_order(int64_t n, uint64_t seed, int64_t epoch, bool shuffle) {
-  std::vector<int64_t> idx(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) idx[i] = i;
-  if (shuffle) {  // Fisher-Yates with the SDK's portable RNG: same order on every machine
-    sdk::Rng rng(sdk::Rng::derive(seed, "epoch-" + std::to_string(epoch)));
-    for (int64_t i = n - 1; i > 0; --i) std::swap(idx[i], idx[rng.uniform(0, i + 1)]);
-  }
-  return torch::tensor(idx, torch::kInt64);
-}
-
 std::unique_ptr<torch::optim::AdamW> make_optimizer(sdk::Model& model, const TrainSpec& t) {
   // Decay matrices and embeddings only; norms, biases and SSM vectors are not decayed.
   std::vector<torch::Tensor> decay, keep;
@@ -196,7 +187,8 @@ fs::path train_cell(const TrainJob& job) {
   MetricsLog metrics(work / "metrics.jsonl");
 
   const int64_t n = train.inputs.size(0), bs = std::min(t.batch_size, n);
-  const int64_t steps_per_epoch = (n + bs - 1) / bs, total = steps_per_epoch * t.epochs;
+  const int64_t steps_per_epoch = static_cast<int64_t>(epoch_batches(train, bs, 0, 0, false).size());
+  const int64_t total = steps_per_epoch * t.epochs;
   auto x_all = train.inputs.to(job.device), y_all = train.targets.to(job.device), m_all = train.loss_mask.to(job.device);
 
   // Test hook: die at this step as if killed (exercises resume without timing-dependent signals).
@@ -208,10 +200,11 @@ fs::path train_cell(const TrainJob& job) {
   auto t_log = std::chrono::steady_clock::now();
   double last_loss = NAN;
   for (int64_t epoch = ck.step / steps_per_epoch; epoch < t.epochs; ++epoch) {
-    auto order = epoch_order(n, static_cast<uint64_t>(cell.seed), epoch, t.shuffle).to(job.device);
+    const auto batches = epoch_batches(train, bs, static_cast<uint64_t>(cell.seed), epoch, t.shuffle);
     for (int64_t b = ck.step - epoch * steps_per_epoch; b < steps_per_epoch; ++b) {
-      auto idx = order.slice(0, b * bs, std::min(n, (b + 1) * bs));
-      auto x = x_all.index_select(0, idx), y = y_all.index_select(0, idx), m = m_all.index_select(0, idx);
+      auto idx = batches[b].rows.to(job.device);
+      auto cut = [&](const torch::Tensor& all) { return all.index_select(0, idx).narrow(1, 0, batches[b].length); };
+      auto x = cut(x_all), y = cut(y_all), m = cut(m_all);
       const double lr = lr_at(t.lr, t.warmup_fraction, t.min_lr_fraction, t.schedule, ck.step, total);
       for (auto& g : opt->param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
       torch::Tensor loss;

@@ -1,126 +1,199 @@
-// Task plugin "mqar": standard multi-query associative recall, zoology-compatible layout.
-//
-// Sequence of length L: a KV block k1 v1 ... kn vn at the start, then n queries placed in the
-// remaining (L - 2n)/2 two-token slots with the power-law gap distribution P(slot i) ∝ a·i^(a-1)
-// (a = power_a; slots right after the block are favoured). The target for query j sits at the query
-// key's position (the model must output v_j there); the token after each query key is filler, so the
-// answer is never visible. Keys are distinct draws from [1, V/2), values distinct draws from [V/2, V);
-// every other position is filler (uniform [0, V) tokens, or 0 with filler = "zero"), as zoology's
-// multiquery_ar with random_non_queries. See README.md for the deviations from zoology's exact bytes.
+// Task plugin "mqar": the multi-query associative recall family of "Revealing and Mitigating the
+// Local Pattern Shortcuts of Mamba" — standard / last / shuffle positions, N-gram keys and values
+// with separators, and the two noise-injection test sets (K1V1*, K2V2*). layout.* places one example;
+// this file turns the parameters into a (length, #pairs) grid, draws every example, and keeps the
+// train, valid and test splits disjoint by construction. README.md maps paper names to parameters.
 #include <repro/sdk.hpp>
 
 #include <algorithm>
-#include <cmath>
-#include <numeric>
+
+#include "layout.hpp"
 
 namespace {
 using namespace repro::sdk;
+using mqar::Example;
+using mqar::Variant;
+
+template <class E>
+E pick(const std::string& s, std::initializer_list<std::pair<const char*, E>> names) {
+  for (const auto& [n, e] : names)
+    if (s == n) return e;
+  throw std::invalid_argument("unreachable: choice '" + s + "' was validated by its ParamSpec");
+}
+
+Variant variant_of(const Params& p) {
+  Variant v;
+  v.vocab = p.i("vocab_size");
+  v.position = pick<mqar::Position>(p.s("position"), {{"standard", mqar::Position::Standard},
+                                                      {"last", mqar::Position::Last},
+                                                      {"shuffle", mqar::Position::Shuffle}});
+  v.format = p.s("format") == "sep" ? mqar::Format::Sep : mqar::Format::Plain;
+  v.key_len = p.i("key_len");
+  v.value_len = p.i("value_len");
+  v.noise = pick<mqar::Noise>(p.s("noise"), {{"none", mqar::Noise::None},
+                                             {"regions", mqar::Noise::Regions},
+                                             {"shared_suffix", mqar::Noise::SharedSuffix}});
+  v.regions = p.i("regions");
+  v.power_a = p.f("power_a");
+  v.random_filler = p.s("filler") == "random";
+  v.sep_loss = p.b("sep_loss");
+  return v;
+}
+
+struct Config {
+  int64_t length, pairs;
+  std::string name() const { return "L" + std::to_string(length) + "-n" + std::to_string(pairs); }
+};
+
+// The (length, #pairs) grid: every length with every pair count, in the order given; pairs that do
+// not fit a length are an error unless unfit = "skip" (the paper's grid keeps only what fits).
+std::vector<Config> grid(const Params& p, const Variant& v) {
+  std::vector<Config> out;
+  for (int64_t L : p.ints("seq_len"))
+    for (int64_t n : p.ints("num_kv_pairs")) {
+      const std::string why = v.unfit(L, n);
+      if (why.empty()) out.push_back({L, n});
+      else if (p.s("unfit") == "error")
+        throw ParamError("num_kv_pairs", "length " + std::to_string(L) + ", " + std::to_string(n) + " pairs: " + why +
+                                             " (set unfit = \"skip\" to drop configurations that do not fit)");
+    }
+  if (out.empty()) throw ParamError("num_kv_pairs", "no (seq_len, num_kv_pairs) configuration fits");
+  return out;
+}
+
+// Which of 16 hash buckets an example belongs to decides the split it may appear in (test 0,
+// valid 1, train 2-15): train and test can never share an example, whatever the seeds.
+int64_t bucket(const Example& e) {
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&](int64_t x) {
+    h ^= static_cast<uint64_t>(x);
+    h *= 1099511628211ull;
+    h ^= h >> 29;
+  };
+  for (auto t : e.inputs) mix(t);
+  for (auto t : e.targets) mix(t);
+  return static_cast<int64_t>(h % 16);
+}
+
+bool allowed(int64_t b, Split s) { return s == Split::Test ? b == 0 : s == Split::Valid ? b == 1 : b >= 2; }
 
 class Mqar final : public Task {
  public:
   std::string name() const override { return "mqar"; }
-  std::string version() const override { return "1"; }
+  std::string version() const override { return "2"; }
   std::string description() const override {
-    return "Multi-query associative recall (standard layout: KV block first, power-law query gaps)";
+    return "Multi-query associative recall family: standard/last/shuffle positions, N-gram keys/values, noise";
   }
   std::vector<ParamSpec> params() const override {
     return {
-        {"vocab_size", ParamType::Int, int64_t{8192}, "token ids in [0, V): keys [1, V/2), values [V/2, V)", 8, 1 << 24},
-        {"seq_len", ParamType::Int, int64_t{64}, "sequence length L (even)", 4, 1 << 20},
+        {"vocab_size", ParamType::Int, int64_t{20000},
+         "token ids [0, V): 0-3 reserved (pad, <SEP>, <SEP_KV>, <MASK>), keys [4, 4+(V-4)/2), values above", 8,
+         1 << 24},
+        {"seq_len", ParamType::IntList, std::vector<int64_t>{64}, "sequence lengths L (even); several = mixed lengths", 4,
+         1 << 20},
         {"num_kv_pairs", ParamType::IntList, std::vector<int64_t>{8},
-         "key-value pairs per example; several values = several subsets, examples split evenly", 1, 1 << 20},
+         "key-value pairs per example; each (L, n) is one subset with its own examples", 1, 1 << 20},
+        {"position", ParamType::String, std::string("standard"),
+         "where the pairs go: standard (packed at the start), last (end of the first half), shuffle (anywhere "
+         "in the first half); queries follow",
+         {}, {}, {"standard", "last", "shuffle"}},
+        {"format", ParamType::String, std::string("plain"),
+         "plain: k v (zoology); sep: <SEP> k.. <SEP_KV> v.. <SEP> (the paper's N-gram format)", {}, {}, {"plain", "sep"}},
+        {"key_len", ParamType::Int, int64_t{1}, "tokens per key (N of KNVM; > 1 needs format = sep)", 1, 64},
+        {"value_len", ParamType::Int, int64_t{1}, "tokens per value (M of KNVM; > 1 needs format = sep)", 1, 64},
+        {"noise", ParamType::String, std::string("none"),
+         "regions: K1V1* (the keys repeat in every region of the first half with other values, any counts); "
+         "shared_suffix: K2V2* (all keys share their last key_len-1 tokens)",
+         {}, {}, {"none", "regions", "shared_suffix"}},
+        {"regions", ParamType::Int, int64_t{4}, "noise = regions: regions of the first half", 2, 64},
         {"power_a", ParamType::Float, 0.01, "query-gap power law exponent a (1 = uniform)", 1e-6, 1.0},
-        {"filler", ParamType::String, std::string("random"), "non-KV, non-query positions", {}, {}, {"random", "zero"}},
+        {"filler", ParamType::String, std::string("random"), "unused positions: random content tokens or 0", {}, {},
+         {"random", "zero"}},
+        {"sep_loss", ParamType::Bool, true, "format = sep, train split: also train on each query's closing <SEP>"},
+        {"unfit", ParamType::String, std::string("error"),
+         "(L, n) configurations that do not fit: error, or skip them (the paper's grid)", {}, {}, {"error", "skip"}},
     };
   }
   void check(const Params& p) const override {
-    const int64_t v = p.i("vocab_size"), l = p.i("seq_len");
-    if (l % 2) throw ParamError("seq_len", "expected an even sequence length, got " + std::to_string(l));
-    if (v <= l) throw ParamError("vocab_size", "expected vocab_size > seq_len (zoology's constraint)");
-    for (int64_t n : p.ints("num_kv_pairs")) {
-      if (4 * n > l)
-        throw ParamError("num_kv_pairs", "n = " + std::to_string(n) + " pairs need 4n <= seq_len = " + std::to_string(l));
-      if (n > v / 2 - 1) throw ParamError("num_kv_pairs", "more pairs than distinct keys in [1, vocab_size/2)");
-    }
+    const Variant v = variant_of(p);
+    if (v.format == mqar::Format::Plain && (v.key_len != 1 || v.value_len != 1))
+      throw ParamError(v.key_len != 1 ? "key_len" : "value_len",
+                       "keys or values of several tokens need format = \"sep\" (without separators an N-token key "
+                       "could be recognised by its last token alone, paper B.3)");
+    if (v.noise == mqar::Noise::SharedSuffix && v.key_len < 2)
+      throw ParamError("key_len", "noise = \"shared_suffix\" needs keys of at least 2 tokens (K2V2*)");
+    if (v.noise == mqar::Noise::Regions && v.position != mqar::Position::Standard)
+      throw ParamError("position", "noise = \"regions\" has its own layout (pairs at the start of each region); "
+                                   "leave position = \"standard\"");
+    grid(p, v);
   }
   int64_t vocab_size(const Params& p) const override { return p.i("vocab_size"); }
-  int64_t seq_len(const Params& p) const override { return p.i("seq_len"); }
+  int64_t seq_len(const Params& p) const override {
+    const auto& l = p.ints("seq_len");
+    return *std::max_element(l.begin(), l.end());
+  }
 
-  Dataset generate(const Params& p, Split, uint64_t seed, int64_t count) const override {
-    const int64_t V = p.i("vocab_size"), L = p.i("seq_len");
-    const auto& pairs = p.ints("num_kv_pairs");
-    const int64_t nmax = *std::max_element(pairs.begin(), pairs.end());
-    const bool random_filler = p.s("filler") == "random";
-    const double a = p.f("power_a");
+  Dataset generate(const Params& p, Split split, uint64_t seed, int64_t count) const override {
+    const Variant v = variant_of(p);
+    const auto configs = grid(p, v);
+    const int64_t W = seq_len(p), N = count * static_cast<int64_t>(configs.size());
+    int64_t nmax = 0;
+    for (const auto& c : configs) nmax = std::max(nmax, c.pairs);
+    const int64_t R = v.noise == mqar::Noise::Regions ? v.regions : 0;
 
     Dataset d;
-    d.inputs = torch::zeros({count, L}, torch::kInt64);
-    d.targets = torch::full({count, L}, kIgnore, torch::kInt64);
-    d.loss_mask = torch::zeros({count, L}, torch::kBool);
-    d.answer_group = torch::full({count, L}, -1, torch::kInt64);
-    d.subset = torch::zeros({count}, torch::kInt64);
-    for (int64_t n : pairs) d.subset_names.push_back("L" + std::to_string(L) + "-n" + std::to_string(n));
-    auto key_pos = torch::full({count, nmax}, -1, torch::kInt64), value_pos = key_pos.clone(), query_pos = key_pos.clone();
+    d.inputs = torch::full({N, W}, mqar::kPadToken, torch::kInt64);
+    d.targets = torch::full({N, W}, kIgnore, torch::kInt64);
+    d.loss_mask = torch::zeros({N, W}, torch::kBool);
+    d.answer_group = torch::full({N, W}, -1, torch::kInt64);
+    d.subset = torch::empty({N}, torch::kInt64);
+    auto role = torch::full({N, W}, static_cast<int64_t>(kPad), torch::kUInt8);
+    auto length = torch::empty({N}, torch::kInt64);
+    auto key_pos = torch::full({N, nmax}, -1, torch::kInt64), value_pos = key_pos.clone(), query_pos = key_pos.clone();
+    torch::Tensor accept = R ? torch::full({N, W, R}, -1, torch::kInt64) : torch::Tensor();
 
-    auto in = d.inputs.accessor<int64_t, 2>();
-    auto tg = d.targets.accessor<int64_t, 2>();
-    auto lm = d.loss_mask.accessor<bool, 2>();
-    auto ag = d.answer_group.accessor<int64_t, 2>();
-    auto sub = d.subset.accessor<int64_t, 1>();
-    auto kp = key_pos.accessor<int64_t, 2>(), vp = value_pos.accessor<int64_t, 2>(), qp = query_pos.accessor<int64_t, 2>();
-    Rng rng(seed);
-    std::vector<bool> used(static_cast<size_t>(L));
-    for (int64_t e = 0; e < count; ++e) {
-      const int64_t s = e % static_cast<int64_t>(pairs.size()), n = pairs[s];
-      sub[e] = s;
-      auto keys = distinct(rng, n, 1, V / 2), values = distinct(rng, n, V / 2, V);
-      auto slots = power_law_slots(rng, n, (L - 2 * n) / 2, a);
-      std::fill(used.begin(), used.end(), false);
-      for (int64_t j = 0; j < n; ++j) {
-        in[e][2 * j] = keys[j];
-        in[e][2 * j + 1] = values[j];
-        used[2 * j] = used[2 * j + 1] = true;
-        const int64_t q = 2 * n + 2 * slots[j];
-        in[e][q] = keys[j];
-        used[q] = true;
-        tg[e][q] = values[j];
-        lm[e][q] = true;
-        ag[e][q] = j;
-        kp[e][j] = 2 * j;
-        vp[e][j] = 2 * j + 1;
-        qp[e][j] = q;
+    int64_t *in = d.inputs.data_ptr<int64_t>(), *tg = d.targets.data_ptr<int64_t>(),
+            *ag = d.answer_group.data_ptr<int64_t>(), *sub = d.subset.data_ptr<int64_t>(), *len = length.data_ptr<int64_t>(),
+            *kp = key_pos.data_ptr<int64_t>(), *vp = value_pos.data_ptr<int64_t>(), *qp = query_pos.data_ptr<int64_t>(),
+            *ac = R ? accept.data_ptr<int64_t>() : nullptr;
+    bool* lm = d.loss_mask.data_ptr<bool>();
+    uint8_t* ro = role.data_ptr<uint8_t>();
+
+    mqar::ExampleMaker maker(v);
+    Example e;
+    const bool supervise_sep = v.format == mqar::Format::Sep && v.sep_loss && split == Split::Train;
+    int64_t row = 0;
+    for (size_t s = 0; s < configs.size(); ++s) {
+      const auto [L, n] = configs[s];
+      d.subset_names.push_back(configs[s].name());
+      // One stream per configuration: a configuration's examples do not depend on the rest of the grid.
+      Rng rng(Rng::derive(seed, configs[s].name()));
+      int64_t attempts = 0;
+      for (int64_t k = 0; k < count; ++k, ++row) {
+        do {
+          if (++attempts > 64 * count + 10000)
+            throw ParamError("num_kv_pairs", configs[s].name() + ": too few distinct examples exist to draw " +
+                                                 std::to_string(count) + " for the " + split_name(split) +
+                                                 " split (enlarge vocab_size or seq_len)");
+          maker.make(rng, L, n, supervise_sep, e);
+        } while (!allowed(bucket(e), split));
+        // Raw row pointers: per-row tensor views would cost more than generating the example.
+        std::copy(e.inputs.begin(), e.inputs.end(), in + row * W);
+        std::copy(e.targets.begin(), e.targets.end(), tg + row * W);
+        std::copy(e.loss.begin(), e.loss.end(), lm + row * W);
+        std::copy(e.group.begin(), e.group.end(), ag + row * W);
+        std::copy(e.role.begin(), e.role.end(), ro + row * W);
+        std::copy(e.key_pos.begin(), e.key_pos.end(), kp + row * nmax);
+        std::copy(e.value_pos.begin(), e.value_pos.end(), vp + row * nmax);
+        std::copy(e.query_pos.begin(), e.query_pos.end(), qp + row * nmax);
+        if (R) std::copy(e.accept.begin(), e.accept.end(), ac + row * W * R);
+        sub[row] = static_cast<int64_t>(s);
+        len[row] = L;
       }
-      for (int64_t t = 0; t < L; ++t)
-        if (!used[t]) in[e][t] = random_filler ? rng.uniform(0, V) : 0;
     }
-    d.meta = {{"key_pos", key_pos}, {"value_pos", value_pos}, {"query_pos", query_pos}};
+    d.meta = {{"role", role}, {"length", length}, {"key_pos", key_pos}, {"value_pos", value_pos}, {"query_pos", query_pos}};
+    if (R) d.meta["accept"] = accept;
     return d;
-  }
-
- private:
-  // n distinct integers uniform in [lo, hi), in draw order.
-  static std::vector<int64_t> distinct(Rng& rng, int64_t n, int64_t lo, int64_t hi) {
-    std::vector<int64_t> out;
-    while (static_cast<int64_t>(out.size()) < n) {
-      int64_t x = rng.uniform(lo, hi);
-      if (std::find(out.begin(), out.end(), x) == out.end()) out.push_back(x);
-    }
-    return out;
-  }
-  // n distinct slots of S, weighted w_i = a·i^(a-1) (i = 1..S), without replacement, in draw order
-  // (Efraimidis–Spirakis keys log(u)/w: the largest n keys, descending, are a successive weighted draw).
-  static std::vector<int64_t> power_law_slots(Rng& rng, int64_t n, int64_t S, double a) {
-    std::vector<std::pair<double, int64_t>> keys(static_cast<size_t>(S));
-    for (int64_t i = 0; i < S; ++i) {
-      const double w = a * std::pow(static_cast<double>(i + 1), a - 1);
-      double u = rng.uniform01();
-      while (u <= 0) u = rng.uniform01();
-      keys[i] = {std::log(u) / w, i};
-    }
-    std::partial_sort(keys.begin(), keys.begin() + n, keys.end(), [](auto& x, auto& y) { return x.first > y.first; });
-    std::vector<int64_t> out(static_cast<size_t>(n));
-    for (int64_t j = 0; j < n; ++j) out[j] = keys[j].second;
-    return out;
   }
 };
 
