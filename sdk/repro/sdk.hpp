@@ -85,9 +85,18 @@ struct Dataset {
   torch::Tensor answer_group;  // [N, L] int64, index of the query a scored token answers, -1 if unscored
   torch::Tensor subset;        // [N] int64, index into subset_names (e.g. one (L, #pairs) configuration)
   std::vector<std::string> subset_names;
-  // Free-form per-example tensors for probes, leading dim N (e.g. "key_pos" [N, n], -1 padded).
+  // Per-example tensors for probes, leading dim N. Conventional names the core understands:
+  //   "length" [N] int64   real length; positions >= length are padding (token 0, no target, no loss).
+  //                        Models are causal, so the trainer may cut a batch to its longest length.
+  //   "role"   [N, L] uint8 what each position holds (enum Role); `repro generate --show` marks tokens by it.
+  //   "accept" [N, L, K] int64 alternative correct answers per scored position (-1 = none): a prediction
+  //                        equal to the target or any alternative counts as correct, and metrics report
+  //                        how often alternative k was the one predicted.
+  //   "key_pos", "value_pos", "query_pos" [N, n] int64 start position of each pair's key/value/query, -1 padded.
   std::map<std::string, torch::Tensor> meta;
 };
+
+enum Role : uint8_t { kFiller = 0, kPad = 1, kKey = 2, kValue = 3, kSeparator = 4, kQuery = 5, kAnswer = 6 };
 
 class Task {
  public:
@@ -101,6 +110,7 @@ class Task {
   virtual int64_t vocab_size(const Params&) const = 0;  // token ids are in [0, vocab_size)
   virtual int64_t seq_len(const Params&) const = 0;
   // Deterministic: the same (params, split, seed, num_examples) gives the same bytes on every machine.
+  // num_examples is per subset: a task with S subset_names returns S * num_examples examples.
   virtual Dataset generate(const Params&, Split split, uint64_t seed, int64_t num_examples) const = 0;
 };
 
