@@ -40,46 +40,51 @@ std::string Variant::unfit(int64_t L, int64_t n) const {
   return "";
 }
 
-std::vector<std::vector<int64_t>> ExampleMaker::draw_keys(Rng& rng, int64_t n) {
+void ExampleMaker::draw_keys(Rng& rng, int64_t n) {
   const int64_t lo = v_.key_lo(), hi = v_.value_lo(), kl = v_.key_len;
-  std::vector<std::vector<int64_t>> keys(static_cast<size_t>(n));
+  keys_.resize(static_cast<size_t>(n * kl));
   if (v_.noise == Noise::SharedSuffix) {
     // All keys share their last key_len-1 tokens and differ in the first (paper B.4: "fix the last
     // n-1 tokens ... randomly replace one token"), so the suffix alone never identifies a pair.
-    std::vector<int64_t> suffix(static_cast<size_t>(kl - 1));
-    for (auto& t : suffix) t = rng.uniform(lo, hi);
-    auto first = distinct_.draw(rng, n, lo, hi);
+    for (int64_t t = 1; t < kl; ++t) keys_[t] = rng.uniform(lo, hi);
+    distinct_.draw(rng, n, lo, hi, tmp_);
     for (int64_t j = 0; j < n; ++j) {
-      keys[j] = {first[j]};
-      keys[j].insert(keys[j].end(), suffix.begin(), suffix.end());
+      keys_[j * kl] = tmp_[j];
+      for (int64_t t = 1; t < kl; ++t) keys_[j * kl + t] = keys_[t];
     }
   } else if (kl == 1) {
-    auto k = distinct_.draw(rng, n, lo, hi);
-    for (int64_t j = 0; j < n; ++j) keys[j] = {k[j]};
+    distinct_.draw(rng, n, lo, hi, keys_);
   } else {
     // Tokens with replacement (as the released n-gram generator), but whole keys distinct: a
     // repeated key would make its queries ambiguous.
     for (int64_t j = 0; j < n; ++j) {
+      int64_t* k = keys_.data() + j * kl;
+      bool repeated;
       do {
-        keys[j].assign(static_cast<size_t>(kl), 0);
-        for (auto& t : keys[j]) t = rng.uniform(lo, hi);
-      } while (std::find(keys.begin(), keys.begin() + j, keys[j]) != keys.begin() + j);
+        for (int64_t t = 0; t < kl; ++t) k[t] = rng.uniform(lo, hi);
+        repeated = false;
+        for (int64_t i = 0; i < j && !repeated; ++i) repeated = std::equal(k, k + kl, keys_.data() + i * kl);
+      } while (repeated);
     }
   }
-  return keys;
 }
 
-void ExampleMaker::put_context(Example& e, int64_t at, const std::vector<int64_t>& key,
-                               const std::vector<int64_t>& value) const {
+void ExampleMaker::draw_values(Rng& rng, int64_t count) {
+  if (v_.value_len == 1) return distinct_.draw(rng, count, v_.value_lo(), v_.vocab, values_);
+  values_.resize(static_cast<size_t>(count * v_.value_len));
+  for (auto& t : values_) t = rng.uniform(v_.value_lo(), v_.vocab);
+}
+
+void ExampleMaker::put_context(Example& e, int64_t at, const int64_t* key, const int64_t* value) const {
   auto put = [&](int64_t token, uint8_t r) {
     e.inputs[at] = token;
     e.role[at++] = r;
   };
   const bool sep = v_.format == Format::Sep;
   if (sep) put(kSep, role::kSeparator);
-  for (auto t : key) put(t, role::kKey);
+  for (int64_t t = 0; t < v_.key_len; ++t) put(key[t], role::kKey);
   if (sep) put(kSepKv, role::kSeparator);
-  for (auto t : value) put(t, role::kValue);
+  for (int64_t t = 0; t < v_.value_len; ++t) put(value[t], role::kValue);
   if (sep) put(kSep, role::kSeparator);
 }
 
@@ -99,45 +104,40 @@ void ExampleMaker::make(Rng& rng, int64_t L, int64_t n, bool supervise_sep, Exam
   e.value_pos.assign(static_cast<size_t>(n), -1);
   e.query_pos.assign(static_cast<size_t>(n), -1);
 
-  const auto keys = draw_keys(rng, n);
-  // values[r * n + j]: value of pair j in region r (R = 1 without region noise).
-  std::vector<std::vector<int64_t>> values(static_cast<size_t>(n * R));
-  if (vl == 1) {
-    auto v = distinct_.draw(rng, n * R, v_.value_lo(), v_.vocab);
-    for (int64_t i = 0; i < n * R; ++i) values[i] = {v[i]};
-  } else {
-    for (auto& v : values) {
-      v.resize(static_cast<size_t>(vl));
-      for (auto& t : v) t = rng.uniform(v_.value_lo(), v_.vocab);
-    }
-  }
+  draw_keys(rng, n);
+  draw_values(rng, n * R);
+  auto key = [&](int64_t j) { return keys_.data() + j * kl; };
+  auto value = [&](int64_t r, int64_t j) { return values_.data() + (r * n + j) * vl; };
 
   // Context blocks.
-  std::vector<int64_t> at(static_cast<size_t>(n));
+  auto& at = at_;
+  at.resize(static_cast<size_t>(n));
   if (v_.noise == Noise::Regions) {
     const int64_t B = (L / 2) / R;  // every region starts with the same keys, each with its own values
     for (int64_t r = 0; r < R; ++r)
-      for (int64_t j = 0; j < n; ++j) put_context(e, r * B + j * P, keys[j], values[r * n + j]);
+      for (int64_t j = 0; j < n; ++j) put_context(e, r * B + j * P, key(j), value(r, j));
     for (int64_t j = 0; j < n; ++j) at[j] = j * P;
   } else {
     if (v_.position == Position::Shuffle) {
-      auto s = distinct_.draw(rng, n, 0, (L / 2) / P);
-      for (int64_t j = 0; j < n; ++j) at[j] = s[j] * P;
+      distinct_.draw(rng, n, 0, (L / 2) / P, at);
+      for (auto& a : at) a *= P;
     } else {
       const int64_t first = v_.position == Position::Last ? L / 2 - n * P : 0;
       for (int64_t j = 0; j < n; ++j) at[j] = first + j * P;
     }
-    for (int64_t j = 0; j < n; ++j) put_context(e, at[j], keys[j], values[j]);
+    for (int64_t j = 0; j < n; ++j) put_context(e, at[j], key(j), value(0, j));
   }
 
   // Query blocks: the key again, value hidden; the model must output value token t at the
   // position just before it (the key's last token / <SEP_KV>, then each hidden slot).
-  const auto g = v_.power_a == 1.0 ? distinct_.draw(rng, n, 0, (L - C) / P) : slots_.draw(rng, n, (L - C) / P, v_.power_a);
+  auto& g = slot_;
+  if (v_.power_a == 1.0) distinct_.draw(rng, n, 0, (L - C) / P, g);
+  else slots_.draw(rng, n, (L - C) / P, v_.power_a, g);
   for (int64_t j = 0; j < n; ++j) {
     const int64_t q = C + g[j] * P;
     int64_t p = q;
     if (sep) e.inputs[p] = kSep, e.role[p++] = role::kSeparator;
-    for (auto t : keys[j]) e.inputs[p] = t, e.role[p++] = role::kQuery;
+    for (int64_t t = 0; t < kl; ++t) e.inputs[p] = key(j)[t], e.role[p++] = role::kQuery;
     if (sep) e.inputs[p] = kSepKv, e.role[p++] = role::kSeparator;
     const int64_t first_answer = p;  // hidden value slots: filler (plain, as zoology) or <MASK> (sep)
     for (int64_t t = 0; t < vl; ++t) {
@@ -147,10 +147,11 @@ void ExampleMaker::make(Rng& rng, int64_t L, int64_t n, bool supervise_sep, Exam
     if (sep) e.inputs[p] = kSep, e.role[p] = role::kSeparator;
     for (int64_t t = 0; t < vl; ++t) {
       const int64_t pos = first_answer - 1 + t;
-      e.targets[pos] = values[j][t];
+      e.targets[pos] = value(0, j)[t];
       e.loss[pos] = 1;
       e.group[pos] = j;
-      for (int64_t r = 0; r < static_cast<int64_t>(e.accept.size() / L); ++r) e.accept[pos * R + r] = values[r * n + j][t];
+      if (!e.accept.empty())
+        for (int64_t r = 0; r < R; ++r) e.accept[pos * R + r] = value(r, j)[t];
     }
     if (sep && supervise_sep) {  // paper B.5: also learn to close the block
       e.targets[first_answer + vl - 1] = kSep;

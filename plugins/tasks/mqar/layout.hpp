@@ -56,11 +56,14 @@ class ExampleMaker {
   void make(Rng& rng, int64_t L, int64_t n, bool supervise_sep, Example& e);
 
  private:
-  std::vector<std::vector<int64_t>> draw_keys(Rng& rng, int64_t n);
-  void put_context(Example& e, int64_t at, const std::vector<int64_t>& key, const std::vector<int64_t>& value) const;
+  void draw_keys(Rng& rng, int64_t n);
+  void draw_values(Rng& rng, int64_t count);
+  void put_context(Example& e, int64_t at, const int64_t* key, const int64_t* value) const;
   Variant v_;
   Distinct distinct_;
   PowerLawSlots slots_;
+  // Scratch reused across examples: keys_[j*key_len + t], values_[(r*n + j)*value_len + t] (region r).
+  std::vector<int64_t> keys_, values_, tmp_, at_, slot_;
 };
 
 }  // namespace mqar

@@ -2,6 +2,7 @@
 #pragma once
 #include <repro/sdk.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -12,19 +13,19 @@ using repro::sdk::Rng;
 // of 10,000 (a linear "seen?" search would dominate generation time at the paper's sizes).
 class Distinct {
  public:
-  // n distinct integers uniform in [lo, hi), in draw order (a uniformly random ordered subset).
-  std::vector<int64_t> draw(Rng& rng, int64_t n, int64_t lo, int64_t hi) {
+  // out = n distinct integers uniform in [lo, hi), in draw order (a uniformly random ordered subset).
+  // Buffers are reused across examples: allocation would otherwise dominate.
+  void draw(Rng& rng, int64_t n, int64_t lo, int64_t hi, std::vector<int64_t>& out) {
     const int64_t range = hi - lo;
-    std::vector<int64_t> out;
-    out.reserve(static_cast<size_t>(n));
+    out.clear();
     if (4 * n >= range) {  // dense: partial Fisher-Yates beats rejection
-      std::vector<int64_t> all(static_cast<size_t>(range));
-      for (int64_t i = 0; i < range; ++i) all[i] = lo + i;
+      all_.resize(static_cast<size_t>(range));
+      for (int64_t i = 0; i < range; ++i) all_[i] = lo + i;
       for (int64_t i = 0; i < n; ++i) {
-        std::swap(all[i], all[rng.uniform(i, range)]);
-        out.push_back(all[i]);
+        std::swap(all_[i], all_[rng.uniform(i, range)]);
+        out.push_back(all_[i]);
       }
-      return out;
+      return;
     }
     if (static_cast<int64_t>(stamp_.size()) < range) stamp_.assign(static_cast<size_t>(range), 0);
     if (++gen_ == 0) {  // wrapped: forget all stamps
@@ -37,10 +38,10 @@ class Distinct {
       stamp_[x - lo] = gen_;
       out.push_back(x);
     }
-    return out;
   }
 
  private:
+  std::vector<int64_t> all_;
   std::vector<uint32_t> stamp_;
   uint32_t gen_ = 0;
 };
@@ -51,7 +52,7 @@ class Distinct {
 // order have the same distribution as drawing one slot at a time.
 class PowerLawSlots {
  public:
-  std::vector<int64_t> draw(Rng& rng, int64_t n, int64_t S, double a) {
+  void draw(Rng& rng, int64_t n, int64_t S, double a, std::vector<int64_t>& out) {
     if (S != cached_S_ || a != cached_a_) {
       inv_w_.resize(static_cast<size_t>(S));
       for (int64_t i = 0; i < S; ++i) inv_w_[i] = 1.0 / (a * std::pow(static_cast<double>(i + 1), a - 1));
@@ -64,11 +65,11 @@ class PowerLawSlots {
       while (u <= 0) u = rng.uniform01();
       keys_[i] = {std::log(u) * inv_w_[i], i};
     }
-    std::partial_sort(keys_.begin(), keys_.begin() + n, keys_.end(),
-                      [](const auto& x, const auto& y) { return x.first > y.first; });
-    std::vector<int64_t> out(static_cast<size_t>(n));
+    auto larger = [](const auto& x, const auto& y) { return x.first > y.first; };
+    if (n < S) std::nth_element(keys_.begin(), keys_.begin() + (n - 1), keys_.end(), larger);
+    std::sort(keys_.begin(), keys_.begin() + n, larger);
+    out.resize(static_cast<size_t>(n));
     for (int64_t j = 0; j < n; ++j) out[j] = keys_[j].second;
-    return out;
   }
 
  private:
