@@ -3,6 +3,7 @@
 
 #include "core/dataset_io.hpp"
 #include "core/hash.hpp"
+#include "core/safetensors.hpp"
 #include "support.hpp"
 
 using namespace repro;
@@ -261,4 +262,9 @@ TEST(Mqar, DatasetRoundTripsThroughTheArtifactFile) {
   auto e = load_dataset(dir.path());
   EXPECT_EQ(bytes_hash(d), bytes_hash(e));
   EXPECT_EQ(e.subset_names, d.subset_names);
+  EXPECT_EQ(e.inputs.scalar_type(), torch::kInt64);
+  // Token ids < 2^15 are stored as int16 (4x smaller files at the paper's sizes), widened on load.
+  auto raw = load_safetensors(dir.path() / kDatasetFile);
+  EXPECT_EQ(raw.at("inputs").scalar_type(), torch::kInt16);
+  EXPECT_EQ(raw.at("meta.accept").scalar_type(), torch::kInt16);
 }

@@ -12,7 +12,7 @@ namespace {
 
 const std::map<torch::Dtype, std::string>& dtype_names() {
   static const std::map<torch::Dtype, std::string> m = {
-      {torch::kInt64, "I64"}, {torch::kInt32, "I32"},    {torch::kBool, "BOOL"}, {torch::kFloat32, "F32"},
+      {torch::kInt64, "I64"}, {torch::kInt32, "I32"},    {torch::kInt16, "I16"},    {torch::kBool, "BOOL"}, {torch::kFloat32, "F32"},
       {torch::kFloat64, "F64"}, {torch::kBFloat16, "BF16"}, {torch::kFloat16, "F16"}, {torch::kUInt8, "U8"}};
   return m;
 }
