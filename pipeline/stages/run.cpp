@@ -12,6 +12,7 @@
 #include "../core/plugins.hpp"
 #include "../core/provenance.hpp"
 #include "../core/store.hpp"
+#include "batches.hpp"
 #include "generate.hpp"
 #include "probe.hpp"
 #include "report.hpp"
@@ -88,8 +89,13 @@ void dry_run(const Spec& spec, const PluginRegistry& plugins, const Store& store
     const ModelSpec& m = spec.models.at(c->model);
     auto model = build_seeded_model(plugins, m, model_shape(spec, plugins, *c), c->seed);
     const double params = static_cast<double>(parameter_count(*model));
+    // Real token count: generation is cheap (well under a second per paper-size split), and only it
+    // knows how many subsets and lengths the parameters expand to. Nothing is written.
     const auto& d = spec.datasets.at(c->train_dataset);
-    const double tokens = static_cast<double>(d.train_examples) * plugins.task(d.task)->seq_len(d.params) * m.train.epochs;
+    const auto data = plugins.task(d.task)->generate(d.params, sdk::Split::Train, c->train.seed, c->train.examples);
+    double tokens = 0;
+    for (auto l : example_lengths(data)) tokens += static_cast<double>(l);
+    tokens *= m.train.epochs;
     const double flops = 6 * params * tokens;  // forward + backward, dense estimate
     total_flops += flops;
     const bool trained = store.find("model", c->model_key).has_value();
