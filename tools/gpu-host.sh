@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On the GPU host (torch in /opt/torch/.venv, no Boost/TOML++): unpack the carried Debian packages
 # (.debs/, fetched here by tools/fetch-debs.sh) into /opt/deps, configure and build into /tmp/build.
-# Then run what is asked: tools/gpu-host.sh [ctest] [smoke <outdir>]
+# Then run what is asked: tools/gpu-host.sh [ctest] [smoke <outdir>] [bench <spec>]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p /opt/deps && for f in .debs/*.deb; do dpkg -x "$f" /opt/deps; done
@@ -20,6 +20,7 @@ while [ $# -gt 0 ]; do
       out=$2; shift 2
       /tmp/build/repro run paper/smoke.toml --device cuda --store /tmp/store --results "$out/results" \
         --reports "$out/reports" --no-pdf 2>&1 | tail -20 ;;
+    bench) /tmp/build/repro-bench-models "$2" --device cuda 2>&1 | tail -20; shift 2 ;;
     *) echo "unknown step $1"; exit 2 ;;
   esac
 done
