@@ -14,7 +14,7 @@ torch::Tensor wkv_recurrent(const torch::Tensor& w, const torch::Tensor& u, cons
                             const torch::Tensor& v);
 
 // Training form: chunks of `chunk` positions; inside a chunk the causal logits are materialised
-// ([B, C, L/chunk, chunk, chunk]), across chunks a log-space state (log-normaliser, mean) is carried by
+// ([B, L/chunk, chunk, chunk, C]), across chunks a log-space state (log-normaliser, mean) is carried by
 // the same softmax at chunk granularity, so there is no sequential loop. chunk >= L is the fully
 // materialised [L, L] form.
 torch::Tensor wkv_parallel(const torch::Tensor& w, const torch::Tensor& u, const torch::Tensor& k,
