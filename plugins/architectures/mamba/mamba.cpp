@@ -1,14 +1,15 @@
-// Architecture plugin "mamba": a Mamba-1 language model (the HF MambaForCausalLM of mamba-130m-hf,
-// randomly initialised), optionally with Global Selection (global_selection = true). Blocks are
-// x = x + Mixer(RMSNorm(x)) with the residual stream in fp32, a final RMSNorm, and logits from the
-// tied embedding. README.md: parameters, paper configurations and exact parameter counts.
+// Architecture plugin "mamba": a Mamba-1 language model (the HF MambaForCausalLM of state-spaces/mamba-130m-hf,
+// randomly initialised), optionally with the Global Selection module (global_selection = true):
+//   h = embed(tokens) (fp32 residual stream);  per layer: h = h + Mixer(RMSNorm(h));  logits = RMSNorm(h) E^T
+// with the embedding E tied to the output. mixer.hpp has the mixer, scan.hpp the selective scan,
+// attention.hpp the attention-like matrix; README.md the parameters, paper configurations and counts.
 #include <repro/sdk.hpp>
 
 #include <algorithm>
 #include <cmath>
 
+#include "attention.hpp"
 #include "mixer.hpp"
-#include "scan.hpp"
 
 namespace {
 using namespace repro::sdk;
@@ -16,7 +17,7 @@ using namespace repro::sdk;
 class RMSNormImpl : public torch::nn::Module {
  public:
   RMSNormImpl(int64_t d, double eps) : eps_(eps), weight_(register_parameter("weight", torch::ones({d}))) {}
-  torch::Tensor forward(const torch::Tensor& x) {
+  torch::Tensor forward(const torch::Tensor& x) {  // in fp32, as HF's MambaRMSNorm
     auto xf = x.to(torch::kFloat);
     return xf * torch::rsqrt(xf.pow(2).mean(-1, true) + eps_) * weight_;
   }
@@ -27,19 +28,31 @@ class RMSNormImpl : public torch::nn::Module {
 };
 TORCH_MODULE(RMSNorm);
 
+struct BlockImpl : torch::nn::Module {
+  BlockImpl(const mamba::MixerConfig& c, double eps)
+      : norm(register_module("norm", RMSNorm(c.d_model, eps))), mixer(register_module("mixer", mamba::Mixer(c))) {}
+  RMSNorm norm;
+  mamba::Mixer mixer;
+};
+TORCH_MODULE(Block);
+
+// long_conv_kernel as built: 0 in the config means a quarter of the longest sequence (the paper's rule).
+int64_t long_conv_kernel(const Params& p, const ModelShape& s) {
+  return p.i("long_conv_kernel") > 0 ? p.i("long_conv_kernel") : std::max<int64_t>(1, s.max_seq_len / 4);
+}
+
+bool has_global_selection(const Params& p, int64_t layer) {
+  const auto& only = p.ints("global_selection_layers");
+  return p.b("global_selection") && (only.empty() || std::find(only.begin(), only.end(), layer) != only.end());
+}
+
 class MambaModel final : public Model {
  public:
   MambaModel(const Params& p, const ModelShape& s) {
-    const int64_t d = p.i("d_model"), layers = p.i("n_layers");
-    const int64_t kernel = p.i("long_conv_kernel") > 0 ? p.i("long_conv_kernel") : std::max<int64_t>(1, s.max_seq_len / 4);
-    if (p.b("global_selection") && kernel > s.max_seq_len)
-      throw ParamError("long_conv_kernel", "long_conv_kernel = " + std::to_string(kernel) +
-                                               " is longer than the longest sequence (" + std::to_string(s.max_seq_len) + ")");
-    const auto& gs_layers = p.ints("global_selection_layers");
-    embed_ = register_module("embed", torch::nn::Embedding(s.vocab_size, d));
-    for (int64_t i = 0; i < layers; ++i) {
-      const bool gs = p.b("global_selection") &&
-                      (gs_layers.empty() || std::find(gs_layers.begin(), gs_layers.end(), i) != gs_layers.end());
+    const int64_t d = p.i("d_model");
+    embeddings_ = register_module("embeddings", torch::nn::Embedding(s.vocab_size, d));
+    layers_ = register_module("layers", torch::nn::ModuleList());
+    for (int64_t i = 0; i < p.i("n_layers"); ++i) {
       mamba::MixerConfig c{d,
                            p.i("expand") * d,
                            p.i("d_state"),
@@ -48,49 +61,47 @@ class MambaModel final : public Model {
                            p.f("dt_min"),
                            p.f("dt_max"),
                            p.f("dt_init_floor"),
-                           gs ? kernel : 0,
-                           p.s("scan"),
-                           layers};
-      norms_.push_back(register_module("norm" + std::to_string(i), RMSNorm(d, p.f("norm_eps"))));
-      mixers_.push_back(register_module("mixer" + std::to_string(i), mamba::Mixer(c)));
+                           has_global_selection(p, i) ? long_conv_kernel(p, s) : 0,
+                           p.s("scan")};
+      blocks_.push_back(Block(c, p.f("norm_eps")));
+      layers_->push_back(blocks_.back());
     }
     norm_f_ = register_module("norm_f", RMSNorm(d, p.f("norm_eps")));
     torch::NoGradGuard ng;
-    embed_->weight.normal_(0, p.f("init_std"));
+    embeddings_->weight.normal_(0, p.f("init_std"));  // HF: N(0, initializer_range = 0.1)
   }
 
   torch::Tensor forward(const torch::Tensor& tokens) override { return run(tokens, nullptr); }
 
   std::vector<std::map<std::string, torch::Tensor>> internals(const torch::Tensor& tokens) override {
-    std::vector<std::map<std::string, torch::Tensor>> out;
     torch::NoGradGuard ng;
+    std::vector<std::map<std::string, torch::Tensor>> out;
     run(tokens, &out);
     return out;
   }
 
-  // Per layer: mean over channels of |alpha| of the paper's Eq. 5 (see scan.hpp). The magnitude,
-  // because channels weigh tokens with either sign and a plain mean would cancel them out.
+  // Per layer [B, L, L]: the mean over channels of |alpha| of the paper's Eq. 5 (attention.hpp says why).
   std::vector<torch::Tensor> mixing_matrices(const torch::Tensor& tokens) override {
     std::vector<torch::Tensor> out;
-    for (const auto& layer : internals(tokens))
-      out.push_back(mamba::attention_like(layer.at("ssm.delta"), layer.at("ssm.A"), layer.at("ssm.B"), layer.at("ssm.C")));
+    for (const auto& t : internals(tokens))
+      out.push_back(mamba::mean_abs_attention(t.at("ssm.delta"), t.at("ssm.A"), t.at("ssm.B"), t.at("ssm.C")));
     return out;
   }
 
  private:
-  torch::Tensor run(const torch::Tensor& tokens, std::vector<std::map<std::string, torch::Tensor>>* cap) {
-    auto h = embed_->forward(tokens).to(torch::kFloat);  // residual stream in fp32
-    for (size_t i = 0; i < mixers_.size(); ++i) {
+  torch::Tensor run(const torch::Tensor& tokens, std::vector<std::map<std::string, torch::Tensor>>* internals) {
+    auto h = embeddings_->forward(tokens).to(torch::kFloat);  // the residual stream stays fp32
+    for (auto& b : blocks_) {
       std::map<std::string, torch::Tensor> layer;
-      h = h + mixers_[i]->forward(norms_[i]->forward(h), cap ? &layer : nullptr).to(torch::kFloat);
-      if (cap) cap->push_back(std::move(layer));
+      h = h + b->mixer->forward(b->norm->forward(h), internals ? &layer : nullptr).to(torch::kFloat);
+      if (internals) internals->push_back(std::move(layer));
     }
-    return torch::matmul(norm_f_->forward(h), embed_->weight.t()).to(torch::kFloat);
+    return torch::matmul(norm_f_->forward(h), embeddings_->weight.t()).to(torch::kFloat);
   }
 
-  torch::nn::Embedding embed_{nullptr};
-  std::vector<RMSNorm> norms_;
-  std::vector<mamba::Mixer> mixers_;
+  torch::nn::Embedding embeddings_{nullptr};
+  torch::nn::ModuleList layers_{nullptr};
+  std::vector<Block> blocks_;
   RMSNorm norm_f_{nullptr};
 };
 
@@ -99,43 +110,82 @@ class Mamba final : public Architecture {
   std::string name() const override { return "mamba"; }
   std::string version() const override { return "1"; }
   std::string description() const override {
-    return "Mamba-1 language model (selective SSM), optionally with the paper's Global Selection module";
+    return "Mamba-1 language model (selective SSM), optionally with the Local-Pattern-Shortcuts paper's Global "
+           "Selection module";
   }
   std::vector<ParamSpec> params() const override {
+    const int64_t big = int64_t{1} << 20;
     return {
-        {"d_model", ParamType::Int, int64_t{128}, "hidden size (paper: 768)", 2, 1 << 16},
+        {"d_model", ParamType::Int, int64_t{128}, "hidden size (paper: 768)", 1, big},
         {"n_layers", ParamType::Int, int64_t{2}, "number of blocks (paper: 24)", 1, 1024},
-        {"d_state", ParamType::Int, int64_t{16}, "SSM state per channel: 16 / 32 / 64 = the paper's 1x / 2x / 4x state", 1, 4096},
-        {"expand", ParamType::Int, int64_t{2}, "d_inner = expand x d_model", 1, 16},
-        {"d_conv", ParamType::Int, int64_t{4}, "kernel of the short causal convolution", 1, 64},
-        {"dt_rank", ParamType::Int, int64_t{0}, "rank of the delta projection (0 = ceil(d_model / 16))", 0, 1 << 16},
-        {"dt_min", ParamType::Float, 1e-3, "smallest initial delta", 1e-8, 10},
-        {"dt_max", ParamType::Float, 0.1, "largest initial delta", 1e-8, 10},
-        {"dt_init_floor", ParamType::Float, 1e-4, "floor of the initial delta", 0, 10},
+        {"d_state", ParamType::Int, int64_t{16}, "SSM state per channel: 16 / 32 / 64 = the paper's 1x / 2x / 4x state",
+         1, 4096},
+        {"expand", ParamType::Int, int64_t{2}, "d_inner = expand x d_model", 1, 64},
+        {"d_conv", ParamType::Int, int64_t{4}, "kernel of the short causal convolution", 1, 1024},
+        {"dt_rank", ParamType::Int, int64_t{0}, "rank of delta's projection (0 = ceil(d_model / 16))", 0, big},
+        {"dt_min", ParamType::Float, 1e-3, "smallest initial delta", 1e-8, 100},
+        {"dt_max", ParamType::Float, 0.1, "largest initial delta", 1e-8, 100},
+        {"dt_init_floor", ParamType::Float, 1e-4, "floor of the initial delta", 0, 100},
         {"norm_eps", ParamType::Float, 1e-5, "RMSNorm epsilon", 0, 1},
-        {"init_std", ParamType::Float, 0.1, "std of the embedding init (HF MambaConfig initializer_range)", 0, 10},
+        {"init_std", ParamType::Float, 0.1, "std of the (tied) embedding init (HF initializer_range)", 0, 10},
         {"scan", ParamType::String, std::string("auto"),
-         "parallel: log-depth scan (fast on GPU, more memory); sequential: step by step (the reference, faster on "
-         "CPU); auto: parallel on CUDA, sequential on CPU. All compute the same function.",
+         "selective scan: sequential (step by step, the reference), parallel (log-depth, for GPUs) or auto "
+         "(parallel on CUDA, sequential on CPU); all compute the same function",
          {}, {}, {"auto", "parallel", "sequential"}},
-        {"global_selection", ParamType::Bool, false, "add the Global Selection module (long conv gating delta)"},
-        {"long_conv_kernel", ParamType::Int, int64_t{0}, "Global Selection kernel (0 = longest sequence / 4)", 0, 1 << 20},
+        {"global_selection", ParamType::Bool, false, "add Global Selection: a long causal conv gating delta"},
+        {"long_conv_kernel", ParamType::Int, int64_t{0}, "Global Selection kernel (0 = longest sequence / 4)", 0, big},
         {"global_selection_layers", ParamType::IntList, std::vector<int64_t>{},
-         "0-based layers with Global Selection (default: every layer)", 0, 1024},
+         "0-based layers with Global Selection (empty = every layer)", 0, 1023},
     };
   }
+
+  // The declared bounds and choices again (a Params built in code bypasses the spec reader), then the
+  // constraints between parameters.
   void check(const Params& p) const override {
+    for (const auto& s : params()) {
+      auto out_of_bounds = [&](double v) { return (s.min && v < *s.min) || (s.max && v > *s.max); };
+      auto bounds = "[" + (s.min ? fmt(*s.min) : "-inf") + ", " + (s.max ? fmt(*s.max) : "inf") + "]";
+      if (s.type == ParamType::Int && out_of_bounds(static_cast<double>(p.i(s.name))))
+        throw ParamError(s.name, s.name + " = " + std::to_string(p.i(s.name)) + " is outside " + bounds);
+      if (s.type == ParamType::Float && (!std::isfinite(p.f(s.name)) || out_of_bounds(p.f(s.name))))
+        throw ParamError(s.name, s.name + " = " + fmt(p.f(s.name)) + " is outside " + bounds);
+      if (s.type == ParamType::IntList)
+        for (int64_t v : p.ints(s.name))
+          if (out_of_bounds(static_cast<double>(v)))
+            throw ParamError(s.name, s.name + " holds " + std::to_string(v) + ", outside " + bounds);
+      if (s.type == ParamType::String && !s.choices.empty() &&
+          std::find(s.choices.begin(), s.choices.end(), p.s(s.name)) == s.choices.end()) {
+        std::string list;
+        for (const auto& c : s.choices) list += (list.empty() ? "" : ", ") + c;
+        throw ParamError(s.name, s.name + " = \"" + p.s(s.name) + "\" is not one of " + list);
+      }
+    }
     if (p.f("dt_min") > p.f("dt_max")) throw ParamError("dt_min", "dt_min must not exceed dt_max");
     for (int64_t l : p.ints("global_selection_layers"))
       if (l >= p.i("n_layers"))
-        throw ParamError("global_selection_layers", "layer " + std::to_string(l) + " does not exist (n_layers = " +
-                                                        std::to_string(p.i("n_layers")) + ")");
-    if (!p.b("global_selection") && (p.i("long_conv_kernel") > 0 || !p.ints("global_selection_layers").empty()))
-      throw ParamError(p.i("long_conv_kernel") > 0 ? "long_conv_kernel" : "global_selection_layers",
-                       "set global_selection = true to use the Global Selection module");
+        throw ParamError("global_selection_layers", "global_selection_layers names layer " + std::to_string(l) +
+                                                        ", but layers are 0.." + std::to_string(p.i("n_layers") - 1));
+    if (!p.b("global_selection") && p.i("long_conv_kernel") > 0)
+      throw ParamError("long_conv_kernel", "long_conv_kernel is set but global_selection is false");
+    if (!p.b("global_selection") && !p.ints("global_selection_layers").empty())
+      throw ParamError("global_selection_layers", "global_selection_layers is set but global_selection is false");
   }
+
   std::shared_ptr<Model> build(const Params& p, const ModelShape& s) const override {
+    check(p);
+    const int64_t k = long_conv_kernel(p, s);
+    if (p.b("global_selection") && k > s.max_seq_len)
+      throw ParamError("long_conv_kernel", "long_conv_kernel = " + std::to_string(k) +
+                                               " is longer than the longest sequence (" +
+                                               std::to_string(s.max_seq_len) + ")");
     return std::make_shared<MambaModel>(p, s);
+  }
+
+ private:
+  static std::string fmt(double v) {
+    std::ostringstream o;
+    o << v;
+    return o.str();
   }
 };
 
