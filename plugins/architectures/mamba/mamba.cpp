@@ -130,7 +130,8 @@ class Mamba final : public Architecture {
         {"init_std", ParamType::Float, 0.1, "std of the (tied) embedding init (HF initializer_range)", 0, 10},
         {"scan", ParamType::String, std::string("auto"),
          "selective scan: sequential (step by step, the reference), parallel (log-depth, for GPUs) or auto "
-         "(parallel on CUDA, sequential on CPU); all compute the same function",
+         "(CUDA: our fused kernel, or parallel when built without nvcc; CPU: sequential); all compute the same "
+         "function",
          {}, {}, {"auto", "parallel", "sequential"}},
         {"global_selection", ParamType::Bool, false, "add Global Selection: a long causal conv gating delta"},
         {"long_conv_kernel", ParamType::Int, int64_t{0}, "Global Selection kernel (0 = longest sequence / 4)", 0, big},

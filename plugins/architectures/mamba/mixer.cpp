@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include <repro/kernels.hpp>
+
 #include "scan.hpp"
 
 namespace mamba {
@@ -13,10 +15,14 @@ namespace {
 torch::nn::Conv1d depthwise(int64_t channels, int64_t k) {
   return torch::nn::Conv1d(torch::nn::Conv1dOptions(channels, channels, k).groups(channels).bias(true));
 }
-// x [B, L, C] -> [B, L, C]; the output at t sees x_{t-k+1..t}.
-Tensor causal(torch::nn::Conv1d& conv, const Tensor& x) {
+// x [B, L, C] -> act([B, L, C]); the output at t sees x_{t-k+1..t}. Our fused CUDA kernel when it can run
+// (the long kernel of Global Selection included), else LibTorch's conv1d on a left-padded input.
+Tensor causal(torch::nn::Conv1d& conv, const Tensor& x, bool silu) {
+  auto fused = repro::kernels::causal_conv1d(x, conv->weight.squeeze(1), conv->bias, silu);
+  if (fused.defined()) return fused;
   const int64_t k = conv->options.kernel_size()->at(0);
-  return conv->forward(F::pad(x.transpose(1, 2), F::PadFuncOptions({k - 1, 0}))).transpose(1, 2);
+  auto y = conv->forward(F::pad(x.transpose(1, 2), F::PadFuncOptions({k - 1, 0}))).transpose(1, 2);
+  return silu ? F::silu(y) : y;
 }
 }  // namespace
 
@@ -48,18 +54,22 @@ Tensor MixerImpl::forward(const Tensor& u, std::map<std::string, Tensor>* intern
   const int64_t R = c_.dt_rank, N = c_.d_state;
   auto xz = in_proj_->forward(u);
   auto x = xz.narrow(-1, 0, c_.d_inner), z = xz.narrow(-1, c_.d_inner, c_.d_inner);
-  auto xc = F::silu(causal(conv1d_, x));  // [B, L, d_inner]
+  auto xc = causal(conv1d_, x, /*silu=*/true);  // [B, L, d_inner]
   auto proj = x_proj_->forward(xc);
   auto dt_low = proj.narrow(-1, 0, R), Bm = proj.narrow(-1, R, N), Cm = proj.narrow(-1, R + N, N);
   // delta's pre-activation without the bias, so Global Selection can scale it first (released code).
   auto dt_pre = torch::matmul(dt_low, dt_proj_->weight.t()).to(torch::kFloat);
   Tensor gate;
   if (long_conv_) {
-    gate = F::silu(causal(long_conv_, x).to(torch::kFloat));
+    gate = causal(long_conv_, x, /*silu=*/true).to(torch::kFloat);
     dt_pre = dt_pre * gate;
   }
-  auto delta = F::softplus(dt_pre + dt_proj_->bias.to(torch::kFloat));
   auto A = -torch::exp(A_log_.to(torch::kFloat));
+  if (!internals && c_.scan == "auto") {  // fused CUDA scan: softplus, D skip and SiLU(z) gate inside
+    auto gated = repro::kernels::selective_scan(xc, dt_pre, A, Bm, Cm, D_, z, dt_proj_->bias, true);
+    if (gated.defined()) return out_proj_->forward(gated);
+  }
+  auto delta = F::softplus(dt_pre + dt_proj_->bias.to(torch::kFloat));
   const bool parallel = c_.scan == "parallel" || (c_.scan == "auto" && u.is_cuda());
   auto y = (parallel ? scan_parallel : scan_sequential)(xc, delta, A, Bm, Cm, D_);
   if (internals) {

@@ -8,6 +8,8 @@
 //   delta = softplus(dt_pre + b_dt);  A = -exp(A_log)
 //   y = selective_scan(x', delta, A, B, C, D)           (scan.hpp, fp32)
 //   out = out_proj(y * SiLU(z))
+// On CUDA the convolutions and the scan (with softplus, D skip and the z gate fused) run in our kernels
+// (<repro/kernels.hpp>) when scan = "auto"; the LibTorch forms stay the CPU path and the oracle.
 #pragma once
 #include <map>
 #include <string>
@@ -20,7 +22,7 @@ struct MixerConfig {
   int64_t d_model, d_inner, d_state, d_conv, dt_rank;
   double dt_min, dt_max, dt_init_floor;
   int64_t long_conv_kernel;  // 0: no Global Selection in this layer
-  std::string scan;          // "parallel" | "sequential" | "auto" (parallel on CUDA, sequential on CPU)
+  std::string scan;  // "auto" (CUDA: our kernel, else parallel; CPU: sequential) | "parallel" | "sequential"
 };
 
 class MixerImpl : public torch::nn::Module {
