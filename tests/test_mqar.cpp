@@ -13,10 +13,7 @@ constexpr int64_t kSep = 1, kSepKv = 2, kMask = 3, kFirst = 4;
 
 // Defaults of the plugin, overridden by `over`.
 sdk::Params mqar(std::map<std::string, sdk::Value> over) {
-  std::map<std::string, sdk::Value> v;
-  for (const auto& p : test::plugins().task("mqar")->params()) v[p.name] = p.default_value;
-  for (auto& [k, x] : over) v[k] = x;
-  return sdk::Params(v);
+  return test::with_defaults(test::plugins().task("mqar")->params(), over);
 }
 sdk::Dataset gen(const sdk::Params& p, sdk::Split s, uint64_t seed, int64_t n) {
   auto task = test::plugins().task("mqar");
@@ -25,13 +22,7 @@ sdk::Dataset gen(const sdk::Params& p, sdk::Split s, uint64_t seed, int64_t n) {
 }
 using L = std::vector<int64_t>;
 
-std::string bytes_hash(const sdk::Dataset& d) {
-  Hasher h;
-  std::vector<torch::Tensor> ts = {d.inputs, d.targets, d.loss_mask.to(torch::kInt64), d.answer_group, d.subset};
-  for (const auto& [k, v] : d.meta) ts.push_back(v);
-  for (const auto& t : ts) h.add(std::string_view(static_cast<const char*>(t.contiguous().data_ptr()), t.numel() * t.element_size()));
-  return h.hex();
-}
+using test::bytes_hash;
 
 // Every variant the paper uses, by its paper name, at small sizes.
 const std::vector<std::pair<std::string, std::map<std::string, sdk::Value>>>& variants() {

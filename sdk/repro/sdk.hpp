@@ -9,6 +9,7 @@
 #include <boost/dll/alias.hpp>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -147,6 +148,24 @@ class Architecture {
   virtual std::shared_ptr<Model> build(const Params& config, const ModelShape& shape) const = 0;
 };
 
+// The initialisation rate gamma of the phase-diagram papers (Luo et al. 2021; Zhang et al. 2024, "Initialization
+// is Critical to Whether Transformers Fit Composite Functions..."; "Achilles' Heel of Mamba" Sec. 4): every
+// trainable weight of a Linear, Embedding or Conv1d layer ~ N(0, (fan_in^-gamma)^2), with fan_in = numel / size(0)
+// (a Linear's input features, an embedding's width, a conv's taps per output channel). Larger gamma = smaller
+// init. Biases, norms and SSM parameters keep their own init; frozen weights are left alone.
+inline void init_rate(torch::nn::Module& model, double gamma) {
+  torch::NoGradGuard ng;
+  for (const auto& m : model.modules(/*include_self=*/false)) {  // self: not yet owned by a shared_ptr in a constructor
+    torch::Tensor w;
+    if (auto* l = m->as<torch::nn::Linear>()) w = l->weight;
+    else if (auto* e = m->as<torch::nn::Embedding>()) w = e->weight;
+    else if (auto* c = m->as<torch::nn::Conv1d>()) w = c->weight;
+    if (!w.defined() || !w.requires_grad()) continue;
+    const double fan_in = static_cast<double>(w.numel() / w.size(0));
+    w.normal_(0, std::pow(fan_in, -gamma));
+  }
+}
+
 // ---------------------------------------------------------------- deterministic randomness
 // Tasks must not use std:: distributions (their output differs between standard libraries).
 // SplitMix64-seeded xoshiro256**, with unbiased bounded integers (Lemire) and doubles in [0, 1).
@@ -192,6 +211,29 @@ class Rng {
     return z ^ (z >> 31);
   }
   uint64_t s_[4];
+};
+
+// Hash-disjoint splits: a hash of an example's tokens names the one split it may appear in (test 1/16,
+// valid 1/16, train 14/16), so no example can be in two splits, whatever the seeds. Tasks draw until
+// the example's split is the one being generated.
+class SplitHash {
+ public:
+  void add(int64_t x) {
+    h_ ^= static_cast<uint64_t>(x);
+    h_ *= 1099511628211ull;
+    h_ ^= h_ >> 29;
+  }
+  template <class It>
+  void add(It first, It last) {
+    for (; first != last; ++first) add(*first);
+  }
+  Split split() const {
+    const uint64_t b = h_ % 16;
+    return b == 0 ? Split::Test : b == 1 ? Split::Valid : Split::Train;
+  }
+
+ private:
+  uint64_t h_ = 1469598103934665603ull;
 };
 
 namespace detail {

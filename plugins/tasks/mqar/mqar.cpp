@@ -61,21 +61,13 @@ std::vector<Config> grid(const Params& p, const Variant& v) {
   return out;
 }
 
-// Which of 16 hash buckets an example belongs to decides the split it may appear in (test 0,
-// valid 1, train 2-15): train and test can never share an example, whatever the seeds.
-int64_t bucket(const Example& e) {
-  uint64_t h = 1469598103934665603ull;
-  auto mix = [&](int64_t x) {
-    h ^= static_cast<uint64_t>(x);
-    h *= 1099511628211ull;
-    h ^= h >> 29;
-  };
-  for (auto t : e.inputs) mix(t);
-  for (auto t : e.targets) mix(t);
-  return static_cast<int64_t>(h % 16);
+// The split an example may appear in (sdk::SplitHash): train and test never share an example.
+Split split_of(const Example& e) {
+  SplitHash h;
+  h.add(e.inputs.begin(), e.inputs.end());
+  h.add(e.targets.begin(), e.targets.end());
+  return h.split();
 }
-
-bool allowed(int64_t b, Split s) { return s == Split::Test ? b == 0 : s == Split::Valid ? b == 1 : b >= 2; }
 
 class Mqar final : public Task {
  public:
@@ -176,7 +168,7 @@ class Mqar final : public Task {
                                                  std::to_string(count) + " for the " + split_name(split) +
                                                  " split (enlarge vocab_size or seq_len)");
           maker.make(rng, L, n, supervise_sep, e);
-        } while (!allowed(bucket(e), split));
+        } while (split_of(e) != split);
         // Raw row pointers: per-row tensor views would cost more than generating the example.
         std::copy(e.inputs.begin(), e.inputs.end(), in + row * W);
         std::copy(e.targets.begin(), e.targets.end(), tg + row * W);
