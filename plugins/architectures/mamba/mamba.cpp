@@ -1,7 +1,8 @@
 // Architecture plugin "mamba": a Mamba-1 language model (the HF MambaForCausalLM of state-spaces/mamba-130m-hf,
 // randomly initialised), optionally with the Global Selection module (global_selection = true):
 //   h = embed(tokens) (fp32 residual stream);  per layer: h = h + Mixer(RMSNorm(h));  logits = RMSNorm(h) E^T
-// with the embedding E tied to the output. mixer.hpp has the mixer, scan.hpp the selective scan,
+// with the embedding E tied to the output. The "Achilles' Heel of Mamba" variants: conv (mixer.hpp),
+// positional_embedding (a learned absolute position embedding added to embed(tokens)), init_rate (gamma). mixer.hpp has the mixer, scan.hpp the selective scan,
 // attention.hpp the attention-like matrix; README.md the parameters, paper configurations and counts.
 #include <repro/sdk.hpp>
 
@@ -62,13 +63,18 @@ class MambaModel final : public Model {
                            p.f("dt_max"),
                            p.f("dt_init_floor"),
                            has_global_selection(p, i) ? long_conv_kernel(p, s) : 0,
-                           p.s("scan")};
+                           p.s("scan"),
+                           p.s("conv")};
       blocks_.push_back(Block(c, p.f("norm_eps")));
       layers_->push_back(blocks_.back());
     }
     norm_f_ = register_module("norm_f", RMSNorm(d, p.f("norm_eps")));
+    if (p.b("positional_embedding"))
+      positions_ = register_module("position_embeddings", torch::nn::Embedding(s.max_seq_len, d));
     torch::NoGradGuard ng;
     embeddings_->weight.normal_(0, p.f("init_std"));  // HF: N(0, initializer_range = 0.1)
+    if (positions_) positions_->weight.normal_(0, p.f("init_std"));
+    if (p.f("init_rate") > 0) init_rate(*this, p.f("init_rate"));
   }
 
   torch::Tensor forward(const torch::Tensor& tokens) override { return run(tokens, nullptr); }
@@ -91,6 +97,7 @@ class MambaModel final : public Model {
  private:
   torch::Tensor run(const torch::Tensor& tokens, std::vector<std::map<std::string, torch::Tensor>>* internals) {
     auto h = embeddings_->forward(tokens).to(torch::kFloat);  // the residual stream stays fp32
+    if (positions_) h = h + positions_->forward(torch::arange(tokens.size(1), tokens.options())).to(torch::kFloat);
     for (auto& b : blocks_) {
       std::map<std::string, torch::Tensor> layer;
       h = h + b->mixer->forward(b->norm->forward(h), internals ? &layer : nullptr).to(torch::kFloat);
@@ -99,7 +106,7 @@ class MambaModel final : public Model {
     return torch::matmul(norm_f_->forward(h), embeddings_->weight.t()).to(torch::kFloat);
   }
 
-  torch::nn::Embedding embeddings_{nullptr};
+  torch::nn::Embedding embeddings_{nullptr}, positions_{nullptr};
   torch::nn::ModuleList layers_{nullptr};
   std::vector<Block> blocks_;
   RMSNorm norm_f_{nullptr};
@@ -137,6 +144,14 @@ class Mamba final : public Architecture {
         {"long_conv_kernel", ParamType::Int, int64_t{0}, "Global Selection kernel (0 = longest sequence / 4)", 0, big},
         {"global_selection_layers", ParamType::IntList, std::vector<int64_t>{},
          "0-based layers with Global Selection (empty = every layer)", 0, 1023},
+        {"conv", ParamType::String, std::string("standard"),
+         "short conv before the SSM (Achilles' Heel variants): standard SiLU(conv(x)); none SiLU(x); residual "
+         "SiLU(conv(x)) + x; ones: kernel fixed to all ones",
+         {}, {}, {"standard", "none", "residual", "ones"}},
+        {"positional_embedding", ParamType::Bool, false, "add a learned absolute position embedding to the input"},
+        {"init_rate", ParamType::Float, 0.0,
+         "gamma: re-initialise every Linear/Embedding/Conv weight ~ N(0, fan_in^-2gamma) (0 = keep the HF init)", 0,
+         10},
     };
   }
 

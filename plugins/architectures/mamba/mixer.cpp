@@ -29,7 +29,7 @@ Tensor causal(torch::nn::Conv1d& conv, const Tensor& x, bool silu) {
 MixerImpl::MixerImpl(const MixerConfig& c) : c_(c) {
   using torch::nn::LinearOptions;
   in_proj_ = register_module("in_proj", torch::nn::Linear(LinearOptions(c.d_model, 2 * c.d_inner).bias(false)));
-  conv1d_ = register_module("conv1d", depthwise(c.d_inner, c.d_conv));
+  if (c.conv != "none") conv1d_ = register_module("conv1d", depthwise(c.d_inner, c.d_conv));
   x_proj_ = register_module("x_proj", torch::nn::Linear(LinearOptions(c.d_inner, c.dt_rank + 2 * c.d_state).bias(false)));
   dt_proj_ = register_module("dt_proj", torch::nn::Linear(LinearOptions(c.dt_rank, c.d_inner).bias(true)));
   out_proj_ = register_module("out_proj", torch::nn::Linear(LinearOptions(c.d_inner, c.d_model).bias(false)));
@@ -48,13 +48,23 @@ MixerImpl::MixerImpl(const MixerConfig& c) : c_(c) {
                        std::log(c.dt_min))
                 .clamp_min(c.dt_init_floor);
   dt_proj_->bias.copy_(dt + torch::log(-torch::expm1(-dt)));  // softplus^-1(dt) = dt + log(1 - e^-dt)
+  if (c.conv == "ones") {
+    conv1d_->weight.fill_(1.0).set_requires_grad(false);
+    conv1d_->bias.zero_().set_requires_grad(false);
+  }
+}
+
+Tensor MixerImpl::ssm_input(const Tensor& x) {
+  if (!conv1d_) return F::silu(x);
+  auto xc = causal(conv1d_, x, /*silu=*/true);
+  return c_.conv == "residual" ? xc + x : xc;
 }
 
 Tensor MixerImpl::forward(const Tensor& u, std::map<std::string, Tensor>* internals) {
   const int64_t R = c_.dt_rank, N = c_.d_state;
   auto xz = in_proj_->forward(u);
   auto x = xz.narrow(-1, 0, c_.d_inner), z = xz.narrow(-1, c_.d_inner, c_.d_inner);
-  auto xc = causal(conv1d_, x, /*silu=*/true);  // [B, L, d_inner]
+  auto xc = ssm_input(x);  // [B, L, d_inner]
   auto proj = x_proj_->forward(xc);
   auto dt_low = proj.narrow(-1, 0, R), Bm = proj.narrow(-1, R, N), Cm = proj.narrow(-1, R + N, N);
   // delta's pre-activation without the bias, so Global Selection can scale it first (released code).

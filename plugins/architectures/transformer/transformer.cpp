@@ -98,6 +98,7 @@ class TransformerModel final : public Model {
       b->out_proj()->weight.normal_(0, std / std::sqrt(2.0 * layers));
       b->down_proj()->weight.normal_(0, std / std::sqrt(2.0 * layers));
     }
+    if (p.f("init_rate") > 0) init_rate(*this, p.f("init_rate"));  // the phase-diagram axis replaces the above
   }
 
   torch::Tensor forward(const torch::Tensor& tokens) override { return run(tokens, nullptr); }
@@ -147,6 +148,8 @@ class Transformer final : public Architecture {
         {"layer_norm_eps", ParamType::Float, 1e-5, "LayerNorm epsilon", 0, 1},
         {"init_std", ParamType::Float, 0.02, "std of the normal initialisation", 0, 10},
         {"tie_embeddings", ParamType::Bool, false, "share input embedding and LM head (Pythia: false)"},
+        {"init_rate", ParamType::Float, 0.0,
+         "gamma: re-initialise every Linear/Embedding weight ~ N(0, fan_in^-2gamma) (0 = the GPT-NeoX init with init_std)", 0, 10},
     };
   }
   void check(const Params& p) const override {
