@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # On the GPU host (torch in /opt/torch/.venv, no Boost/TOML++): unpack the carried Debian packages
 # (.debs/, fetched here by tools/fetch-debs.sh) into /opt/deps, configure and build into /tmp/build.
-# Then run what is asked: tools/gpu-host.sh [ctest] [smoke <outdir>] [bench <spec>]
+# Then run what is asked: tools/gpu-host.sh [ctest] [gtest <filter> <outfile>] [smoke <outdir>] [bench <spec>]
+#   [kernels <outdir>]  (repro-bench-kernels, and bench/peer/compare.py against mamba-ssm when .peer/ was carried
+#   by tools/fetch-peer.sh; start `compare.py ... none --build-only` in the background first to overlap its build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p /opt/deps && for f in .debs/*.deb; do dpkg -x "$f" /opt/deps; done
@@ -21,6 +23,16 @@ while [ $# -gt 0 ]; do
       /tmp/build/repro run paper/smoke.toml --device cuda --store /tmp/store --results "$out/results" \
         --reports "$out/reports" --no-pdf 2>&1 | tail -20 ;;
     bench) /tmp/build/repro-bench-models "$2" --device cuda 2>&1 | tail -20; shift 2 ;;
+    gtest) /tmp/build/tests/repro_tests --gtest_filter="$2" >"$3" 2>&1 || true; grep -E "FAILED|PASSED" "$3" | tail -12; shift 3 ;;
+    kernels)
+      mkdir -p "$2"
+      /tmp/build/repro-bench-kernels --json "$2/kernels.json" 2>&1 | tee "$2/kernels.txt"
+      if [ -d .peer ]; then
+        PEER_BUILD=/tmp/peer-build; mkdir -p $PEER_BUILD; export PEER_BUILD
+        /opt/torch/.venv/bin/python bench/peer/compare.py .peer/mamba_ssm-* /tmp/build/librepro_kernels.so \
+          --json "$2/peer.json" 2>&1 | grep -v "^ptxas\|Compiling\|Function properties\|bytes stack" | tail -20 | tee "$2/peer.txt"
+      fi
+      shift 2 ;;
     *) echo "unknown step $1"; exit 2 ;;
   esac
 done

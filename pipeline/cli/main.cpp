@@ -12,6 +12,7 @@
 #include "../core/params.hpp"
 #include "../core/plan.hpp"
 #include "../core/plugins.hpp"
+#include <kernels/info.hpp>
 #include "../core/spec.hpp"
 #include "../core/store.hpp"
 #include "../stages/generate.hpp"
@@ -196,6 +197,7 @@ int cmd_plugins(const std::vector<std::string>& args) {
       fmt::print("    {:<20} {:<20} default {:<12} {}\n", s.name, type_name(s.type), to_text(s.default_value), s.help);
   }
   for (const auto& p : reg.problems()) fmt::print("refused: {}\n", p);
+  fmt::print("kernels: {}\n", repro::kernels::describe());
   return 0;
 }
 

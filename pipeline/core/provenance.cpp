@@ -9,6 +9,9 @@
 #include <cstdlib>
 #include <ctime>
 
+#include <kernels/info.hpp>
+#include <repro/kernels.hpp>
+
 #include "error.hpp"
 
 #ifdef REPRO_TORCH_CUDA
@@ -75,7 +78,8 @@ nlohmann::json library_versions() {
   nlohmann::json v = {{"repro", REPRO_VERSION},
                       {"libtorch", TORCH_VERSION},
                       {"boost", fmt::format("{}.{}.{}", BOOST_VERSION / 100000, BOOST_VERSION / 100 % 1000, BOOST_VERSION % 100)},
-                      {"compiler", fmt::format("gcc {}.{}.{}", __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__)}};
+                      {"compiler", fmt::format("gcc {}.{}.{}", __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__)},
+                      {"kernels", kernels::enabled() ? kernels::describe() : "off (REPRO_KERNELS=off)"}};
 #ifdef REPRO_TORCH_CUDA
   if (torch::cuda::is_available()) {
     v["cuda_runtime"] = fmt::format("{}", CUDART_VERSION);

@@ -33,12 +33,14 @@ inline bool usable(const char* name, const torch::Tensor& x) { return x.is_cuda(
 //   delta = softplus(delta + delta_bias) if delta_softplus (bias optional), else delta as given
 //   h_t = exp(delta_t A) h_{t-1} + delta_t B_t x_t;  y_t = C_t . h_t + D x_t;  out = y * SiLU(z) if z given
 // x, delta, z [B, L, D]; A [D, N]; Bm, Cm [B, L, N]; D, delta_bias [D]. x, delta, Bm, Cm, z share one dtype
-// (fp32 or bf16); A, D, delta_bias are fp32. Output: x's dtype.
+// (fp32 or bf16); A, D, delta_bias are fp32. Output: x's dtype. Compiled for d_state N = 16, 32, 64 (the
+// paper's 1x/2x/4x state); other N return undefined (LibTorch path).
 inline torch::Tensor selective_scan(const torch::Tensor& x, const torch::Tensor& delta, const torch::Tensor& A,
                                     const torch::Tensor& Bm, const torch::Tensor& Cm, const torch::Tensor& D,
                                     const std::optional<torch::Tensor>& z,
                                     const std::optional<torch::Tensor>& delta_bias, bool delta_softplus) {
-  if (!usable("repro::selective_scan", x)) return {};
+  const int64_t N = A.size(-1);
+  if ((N != 16 && N != 32 && N != 64) || !usable("repro::selective_scan", x)) return {};
   return find("repro::selective_scan")
       ->typed<torch::Tensor(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&,
                             const torch::Tensor&, const torch::Tensor&, const std::optional<torch::Tensor>&,
@@ -48,10 +50,11 @@ inline torch::Tensor selective_scan(const torch::Tensor& x, const torch::Tensor&
 
 // Depthwise causal conv1d: out[b, t, c] = act(bias[c] + sum_k weight[c, k] x[b, t - K + 1 + k, c]),
 // act = SiLU if silu else identity. x [B, L, C] (its rows may be strided, e.g. a narrow() of a wider
-// projection); weight [C, K]; bias [C] optional. Output [B, L, C] contiguous, x's dtype.
+// projection); weight [C, K] with K <= 4 (a longer kernel, e.g. Global Selection's, is left to LibTorch: the
+// wrapper returns undefined); bias [C] optional. Output [B, L, C] contiguous, x's dtype.
 inline torch::Tensor causal_conv1d(const torch::Tensor& x, const torch::Tensor& weight,
                                    const std::optional<torch::Tensor>& bias, bool silu) {
-  if (!usable("repro::causal_conv1d", x)) return {};
+  if (weight.size(-1) > 4 || !usable("repro::causal_conv1d", x)) return {};
   return find("repro::causal_conv1d")
       ->typed<torch::Tensor(const torch::Tensor&, const torch::Tensor&, const std::optional<torch::Tensor>&, bool)>()
       .call(x, weight, bias, silu);

@@ -8,6 +8,8 @@
 
 #include <cmath>
 
+#include <repro/kernels.hpp>
+
 #include "wkv.hpp"
 
 namespace {
@@ -54,7 +56,7 @@ class TimeMixImpl : public torch::nn::Module {
   }
 
   // If `weights` is given, also the channel-averaged normalised WKV weights [B, L, L].
-  torch::Tensor forward(const torch::Tensor& x, bool recurrent, int64_t chunk, torch::Tensor* weights) {
+  torch::Tensor forward(const torch::Tensor& x, const std::string& form, int64_t chunk, torch::Tensor* weights) {
     auto prev = shift(x);
     auto k = key_->forward(mix(x, prev, mix_k)), v = value_->forward(mix(x, prev, mix_v));
     auto r = receptance_->forward(mix(x, prev, mix_r));
@@ -66,7 +68,9 @@ class TimeMixImpl : public torch::nn::Module {
       const auto type = time_decay.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat;
       auto w = -torch::exp(time_decay.to(type)), u = time_first.to(type);
       auto kf = k.to(type), vf = v.to(type);
-      y = recurrent ? rwkv::wkv_recurrent(w, u, kf, vf) : rwkv::wkv_parallel(w, u, kf, vf, chunk);
+      if (form == "auto" && type == torch::kFloat) y = repro::kernels::wkv4(w, u, kf, vf);  // our CUDA kernel
+      if (!y.defined())
+        y = form == "recurrent" ? rwkv::wkv_recurrent(w, u, kf, vf) : rwkv::wkv_parallel(w, u, kf, vf, chunk);
       if (weights) *weights = rwkv::wkv_weights(w, u, kf);
     }
     return output_->forward(torch::sigmoid(r).to(y.dtype()) * y);
@@ -123,13 +127,14 @@ class ChannelMix final : public Ffn {
 struct Config {
   int64_t d, layers, ramp_layers, hidden, chunk;
   std::string ffn;
-  bool tied, ln0, recurrent;
+  bool tied, ln0;
+  std::string wkv;  // "auto" | "parallel" | "recurrent"
   double eps, std;
   explicit Config(const Params& p)
       : d(p.i("d_model")), layers(p.i("n_layers")),
         ramp_layers(p.i("ramp_layers") ? p.i("ramp_layers") : p.i("n_layers")),
         hidden(p.i("ffn_mult") * p.i("d_model")), chunk(p.i("wkv_chunk")), ffn(p.s("ffn")),
-        tied(p.b("tie_embeddings")), ln0(p.b("ln0")), recurrent(p.s("wkv") == "recurrent"),
+        tied(p.b("tie_embeddings")), ln0(p.b("ln0")), wkv(p.s("wkv")),
         eps(p.f("layer_norm_eps")), std(p.f("init_std")) {}
 };
 
@@ -139,7 +144,7 @@ torch::nn::LayerNorm layer_norm(const Config& c) {
 
 class BlockImpl : public torch::nn::Module {
  public:
-  BlockImpl(const Config& c, int64_t layer) : recurrent_(c.recurrent), chunk_(c.chunk) {
+  BlockImpl(const Config& c, int64_t layer) : wkv_(c.wkv), chunk_(c.chunk) {
     Ramps r(layer, c.ramp_layers, c.d);
     ln1_ = register_module("ln1", layer_norm(c));
     time_mix_ = register_module("time_mix", std::make_shared<TimeMixImpl>(c.d, r));
@@ -150,7 +155,7 @@ class BlockImpl : public torch::nn::Module {
   }
 
   torch::Tensor forward(torch::Tensor x, torch::Tensor* weights) {
-    x = x + time_mix_->forward(ln1_->forward(x), recurrent_, chunk_, weights);
+    x = x + time_mix_->forward(ln1_->forward(x), wkv_, chunk_, weights);
     return ffn_ ? x + ffn_->forward(ln2_->forward(x)) : x;
   }
 
@@ -161,7 +166,7 @@ class BlockImpl : public torch::nn::Module {
   }
 
  private:
-  bool recurrent_;
+  std::string wkv_;
   int64_t chunk_;
   torch::nn::LayerNorm ln1_{nullptr}, ln2_{nullptr};
   std::shared_ptr<TimeMixImpl> time_mix_;
@@ -239,9 +244,10 @@ class Rwkv final : public Architecture {
          1, 64},
         {"tie_embeddings", ParamType::Bool, true, "share input embedding and LM head (zoology/paper: true)"},
         {"ln0", ParamType::Bool, false, "LayerNorm right after the embedding (RWKV-4: true; zoology: false)"},
-        {"wkv", ParamType::String, std::string("parallel"),
-         "WKV form: \"parallel\" (chunked, for training) or \"recurrent\" (step over time, the reference)",
-         std::nullopt, std::nullopt, {"parallel", "recurrent"}},
+        {"wkv", ParamType::String, std::string("auto"),
+         "WKV form: \"auto\" (our CUDA kernel on GPU, else parallel), \"parallel\" (chunked LibTorch) or "
+         "\"recurrent\" (step over time, the reference); all compute the same function",
+         std::nullopt, std::nullopt, {"auto", "parallel", "recurrent"}},
         {"wkv_chunk", ParamType::Int, int64_t{16},
          "parallel WKV: positions per chunk (exact for any value; memory and work grow with it)", 1, 1 << 20},
         {"ramp_layers", ParamType::Int, int64_t{0},

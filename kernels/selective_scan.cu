@@ -1,0 +1,300 @@
+// Fused selective scan of Mamba-1 (see <repro/kernels.hpp> for the function), forward and backward.
+//
+// Work split: one thread block = one batch row x (128 / G) channels; a channel's N states are spread over
+// G = N / 4 neighbouring lanes (4 states in registers each), so a thread walks its channel along time with
+// its 4 states in registers; y needs one G-lane sum per step.
+//
+// Memory: the recurrence is sequential, so the inputs of a whole segment (kSegment steps of the block's
+// channels, and of B and C) are first staged in shared memory with coalesced loads issued together; the
+// steps then read shared memory only. softplus(delta + bias) is applied once while staging.
+//
+// Backward without storing states: the forward pass keeps the state every kSegment steps (fp32); backward walks
+// the segments from the last, recomputes the states of a segment (first the start of each kSubchunk, then a
+// sub-chunk's states in registers) and runs the adjoint recurrence g_t = C_t dy_t + exp(delta_{t+1} A) g_{t+1}
+// backwards through them. dB and dC sum over channels: a warp reduce-scatter, shared-memory sums per block,
+// and one partial sum per block of channels in global memory (the host adds the partials: deterministic).
+#include "common.cuh"
+#include "selective_scan.hpp"
+
+namespace repro::kernels {
+namespace {
+using namespace dev;
+constexpr int P = kStatesPerThread;
+constexpr float kLog2e = 1.4426950408889634f;
+
+// The lane's place: batch row b, block's first channel c0, channel d (clamped to a valid one; `active` says
+// whether it is real), its index ch within the block, group lane g (which 4 states), index c within the warp.
+template <int G>
+struct Place {
+  static constexpr int kChannels = kScanThreads / G;  // per block
+  int b, c0, d, ch, g, c;
+  bool active;
+  __device__ explicit Place(const ScanParams& p) {
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    g = lane % G;
+    c = lane / G;
+    ch = warp * (32 / G) + c;
+    c0 = blockIdx.x * kChannels;
+    active = c0 + ch < p.channels;
+    d = active ? c0 + ch : p.channels - 1;
+    b = blockIdx.y;
+  }
+};
+
+template <typename T>
+__device__ __forceinline__ float at(const Strided& s, int b, int t, int i) {
+  return load(static_cast<const T*>(s.ptr) + b * s.batch + static_cast<int64_t>(t) * s.time + i);
+}
+
+// One segment of the block's inputs in shared memory (zeros past the end of the sequence).
+template <int G>
+struct Stage {
+  static constexpr int kC = kScanThreads / G, kN = P * G;
+  float x[kSegment][kC], dt[kSegment][kC], z[kSegment][kC], dy[kSegment][kC];
+  float4 B[kSegment][G], C[kSegment][G];
+};
+
+template <typename T, int G>
+__device__ void stage(Stage<G>& s, const ScanParams& p, int b, int c0, int t0, bool with_dy) {
+  constexpr int kC = Stage<G>::kC, kN = Stage<G>::kN;
+  const int L = p.length, D = p.channels;
+  for (int e = threadIdx.x; e < kSegment * kC; e += kScanThreads) {
+    const int i = e / kC, ch = e % kC, t = t0 + i, c = c0 + ch;
+    const bool ok = t < L && c < D;
+    s.x[i][ch] = ok ? at<T>(p.x, b, t, c) : 0.f;
+    const float raw = ok ? at<float>(p.delta, b, t, c) + (p.delta_bias ? p.delta_bias[c] : 0.f) : 0.f;
+    s.dt[i][ch] = p.softplus ? softplus(raw) : raw;
+    if (p.z.ptr) s.z[i][ch] = ok ? at<T>(p.z, b, t, c) : 0.f;
+    if (with_dy) s.dy[i][ch] = ok ? load(static_cast<const T*>(p.dout) + (static_cast<int64_t>(b) * L + t) * D + c) : 0.f;
+  }
+  for (int e = threadIdx.x; e < kSegment * kN; e += kScanThreads) {
+    const int i = e / kN, n = e % kN, t = t0 + i;
+    (&s.B[i][0].x)[n] = t < L ? at<T>(p.Bm, b, t, n) : 0.f;
+    (&s.C[i][0].x)[n] = t < L ? at<T>(p.Cm, b, t, n) : 0.f;
+  }
+}
+
+__device__ __forceinline__ float get(const float4& v, int j) { return (&v.x)[j]; }
+
+// h <- exp(dt A) h + dt B x for the lane's 4 states (A2 = A log2 e).
+__device__ __forceinline__ void advance(float (&h)[P], float dt, float x, const float4& B, const float (&A2)[P]) {
+#pragma unroll
+  for (int j = 0; j < P; ++j) h[j] = exp2f(dt * A2[j]) * h[j] + dt * get(B, j) * x;
+}
+
+__device__ __forceinline__ float readout(const float (&h)[P], const float4& C) {
+  return get(C, 0) * h[0] + get(C, 1) * h[1] + get(C, 2) * h[2] + get(C, 3) * h[3];
+}
+
+template <typename T, int G>
+__global__ void __launch_bounds__(kScanThreads) scan_fwd(ScanParams p) {
+  __shared__ Stage<G> s;
+  const Place<G> w(p);
+  const int L = p.length, D = p.channels, N = p.states, nseg = segments(L);
+  float A2[P], h[P];
+#pragma unroll
+  for (int j = 0; j < P; ++j) A2[j] = p.A[w.d * N + w.g * P + j] * kLog2e, h[j] = 0.f;
+  const float Dd = p.D[w.d];
+  T* out = static_cast<T*>(p.out);
+  for (int seg = 0; seg < nseg; ++seg) {
+    const int t0 = seg * kSegment, n = min(kSegment, L - t0);
+    __syncthreads();  // the previous segment is consumed
+    stage<T, G>(s, p, w.b, w.c0, t0, false);
+    __syncthreads();
+    for (int i = 0; i < n; ++i) {
+      const float x = s.x[i][w.ch];
+      advance(h, s.dt[i][w.ch], x, s.B[i][w.g], A2);
+      float y = group_sum<G>(readout(h, s.C[i][w.g])) + Dd * x;
+      if (p.z.ptr) y *= silu(s.z[i][w.ch]);
+      if (w.active && w.g == 0) store(out + (static_cast<int64_t>(w.b) * L + t0 + i) * D + w.d, y);
+    }
+    if (p.ckpt && seg + 1 < nseg && w.active) {
+      float* c = p.ckpt + ((static_cast<int64_t>(w.b) * nseg + seg) * D + w.d) * N + w.g * P;
+      *reinterpret_cast<float4*>(c) = make_float4(h[0], h[1], h[2], h[3]);
+    }
+  }
+}
+
+// Sums v[0..7] over the warp's channel groups; afterwards lane (c, g) holds K = 8 / min(32/G, 8) sums, of
+// value indices (c % R) * K + i (R = min(32/G, 8)). A reduce-scatter: ~8 shuffles instead of 8 log2(32/G).
+template <int G>
+__device__ __forceinline__ void reduce_scatter(float (&v)[2 * P], int c) {
+  constexpr int per_warp = 32 / G, R = per_warp < 8 ? per_warp : 8;
+  int n = 2 * P;
+#pragma unroll
+  for (int bit = R / 2; bit >= 1; bit /= 2, n /= 2) {
+    const bool up = c & bit;
+#pragma unroll
+    for (int i = 0; i < n / 2; ++i) {
+      const float send = up ? v[i] : v[i + n / 2], keep = up ? v[i + n / 2] : v[i];
+      v[i] = keep + __shfl_xor_sync(0xffffffffu, send, bit * G);
+    }
+  }
+#pragma unroll
+  for (int bit = 8; bit < per_warp; bit *= 2)
+#pragma unroll
+    for (int i = 0; i < 2 * P / R; ++i) v[i] += __shfl_xor_sync(0xffffffffu, v[i], bit * G);
+}
+
+template <typename T, int G>
+__global__ void __launch_bounds__(kScanThreads) scan_bwd(ScanParams p) {
+  constexpr int kSubs = kSegment / kSubchunk, kN = P * G, per_warp = 32 / G, R = per_warp < 8 ? per_warp : 8,
+                K = 2 * P / R;
+  __shared__ Stage<G> s;
+  __shared__ float sdB[kSubchunk][kN], sdC[kSubchunk][kN];
+  const Place<G> w(p);
+  const int L = p.length, D = p.channels, nseg = segments(L);
+  for (int i = threadIdx.x; i < kSubchunk * kN; i += blockDim.x) (&sdB[0][0])[i] = (&sdC[0][0])[i] = 0.f;
+
+  float A[P], A2[P], dh[P], dA[P];
+#pragma unroll
+  for (int j = 0; j < P; ++j) A[j] = p.A[w.d * kN + w.g * P + j], A2[j] = A[j] * kLog2e, dh[j] = dA[j] = 0.f;
+  const float Dd = p.D[w.d];
+  float dD = 0.f, dbias = 0.f;
+  const int64_t part = (static_cast<int64_t>(blockIdx.x) * p.batch + w.b) * L;  // row of this block's partials
+
+  for (int seg = nseg - 1; seg >= 0; --seg) {
+    const int ts = seg * kSegment;
+    __syncthreads();
+    stage<T, G>(s, p, w.b, w.c0, ts, true);
+    __syncthreads();
+    // The state entering each sub-chunk of the segment, recomputed from the segment's checkpoint.
+    float hsub[kSubs][P];
+    if (seg == 0) {
+#pragma unroll
+      for (int j = 0; j < P; ++j) hsub[0][j] = 0.f;
+    } else {
+      const float4 c = *reinterpret_cast<const float4*>(
+          p.ckpt + ((static_cast<int64_t>(w.b) * nseg + seg - 1) * D + w.d) * kN + w.g * P);
+      hsub[0][0] = c.x, hsub[0][1] = c.y, hsub[0][2] = c.z, hsub[0][3] = c.w;
+    }
+#pragma unroll
+    for (int k = 1; k < kSubs; ++k) {
+      float h[P];
+#pragma unroll
+      for (int j = 0; j < P; ++j) h[j] = hsub[k - 1][j];
+      for (int i = (k - 1) * kSubchunk; i < k * kSubchunk; ++i) advance(h, s.dt[i][w.ch], s.x[i][w.ch], s.B[i][w.g], A2);
+#pragma unroll
+      for (int j = 0; j < P; ++j) hsub[k][j] = h[j];
+    }
+
+#pragma unroll
+    for (int k = kSubs - 1; k >= 0; --k) {
+      const int t0 = ts + k * kSubchunk;
+      if (t0 >= L) continue;
+      float hs[kSubchunk][P];  // the state after each step of the sub-chunk
+      {
+        float h[P];
+#pragma unroll
+        for (int j = 0; j < P; ++j) h[j] = hsub[k][j];
+#pragma unroll
+        for (int i = 0; i < kSubchunk; ++i) {
+          const int r = k * kSubchunk + i;
+          advance(h, s.dt[r][w.ch], s.x[r][w.ch], s.B[r][w.g], A2);
+#pragma unroll
+          for (int j = 0; j < P; ++j) hs[i][j] = h[j];
+        }
+      }
+#pragma unroll
+      for (int i = kSubchunk - 1; i >= 0; --i) {
+        const int t = t0 + i, r = k * kSubchunk + i;
+        if (t >= L) continue;
+        const float x = s.x[r][w.ch], dt = s.dt[r][w.ch];
+        const float4 Bv = s.B[r][w.g], Cv = s.C[r][w.g];
+        const int64_t o = (static_cast<int64_t>(w.b) * L + t) * D + w.d;
+        float dy = s.dy[r][w.ch];
+        if (p.z.ptr) {
+          const float zv = s.z[r][w.ch];
+          const float y = group_sum<G>(readout(hs[i], Cv)) + Dd * x;
+          if (w.active && w.g == 0) store(static_cast<T*>(p.dz) + o, dy * y * silu_grad(zv));
+          dy *= silu(zv);
+        }
+        dD += dy * x;
+        float v[2 * P], ddt = 0.f, dx = 0.f;
+#pragma unroll
+        for (int j = 0; j < P; ++j) {
+          const float prev = i > 0 ? hs[i > 0 ? i - 1 : 0][j] : hsub[k][j];
+          const float a = exp2f(dt * A2[j]);
+          dh[j] += get(Cv, j) * dy;
+          v[P + j] = dy * hs[i][j];     // dC
+          v[j] = dh[j] * dt * x;        // dB
+          const float ga = dh[j] * a * prev;  // dLoss / d(dt A)
+          ddt += ga * A[j] + dh[j] * get(Bv, j) * x;
+          dA[j] += ga * dt;
+          dx += dh[j] * dt * get(Bv, j);
+          dh[j] *= a;  // carried to step t - 1
+        }
+        ddt = group_sum<G>(ddt);
+        dx = group_sum<G>(dx) + Dd * dy;
+        if (p.softplus) ddt *= -expm1f(-dt);  // softplus'(v) = sigmoid(v) = 1 - e^{-softplus(v)}
+        dbias += ddt;
+        if (w.active && w.g == 0) {
+          store(static_cast<T*>(p.dx) + o, dx);
+          p.ddelta[o] = ddt;
+        }
+        if (!w.active) {
+#pragma unroll
+          for (int j = 0; j < 2 * P; ++j) v[j] = 0.f;
+        }
+        reduce_scatter<G>(v, w.c);
+        if (w.c < R) {
+#pragma unroll
+          for (int q = 0; q < K; ++q) {
+            const int idx = (w.c % R) * K + q, j = idx % P;
+            atomicAdd(idx < P ? &sdB[i][w.g * P + j] : &sdC[i][w.g * P + j], v[q]);
+          }
+        }
+      }
+      __syncthreads();
+      for (int e = threadIdx.x; e < kSubchunk * kN; e += blockDim.x) {
+        const int i = e / kN, n = e % kN;
+        if (t0 + i < L) {
+          p.dB_part[(part + t0 + i) * kN + n] = sdB[i][n];
+          p.dC_part[(part + t0 + i) * kN + n] = sdC[i][n];
+        }
+        sdB[i][n] = sdC[i][n] = 0.f;
+      }
+      __syncthreads();
+    }
+  }
+  if (!w.active) return;
+  const int64_t bd = static_cast<int64_t>(w.b) * D + w.d;
+  *reinterpret_cast<float4*>(p.dA_part + bd * kN + w.g * P) = make_float4(dA[0], dA[1], dA[2], dA[3]);
+  if (w.g == 0) {
+    p.dD_part[bd] = dD;
+    if (p.dbias_part) p.dbias_part[bd] = dbias;
+  }
+}
+
+template <typename T, int G>
+void launch(bool backward, const ScanParams& p, cudaStream_t stream) {
+  const dim3 grid(scan_channel_blocks(p.channels, p.states), p.batch);
+  if (backward)
+    scan_bwd<T, G><<<grid, kScanThreads, 0, stream>>>(p);
+  else
+    scan_fwd<T, G><<<grid, kScanThreads, 0, stream>>>(p);
+}
+
+template <typename T>
+void launch_states(bool backward, const ScanParams& p, cudaStream_t stream) {
+  switch (p.states) {
+    case 16: return launch<T, 4>(backward, p, stream);
+    case 32: return launch<T, 8>(backward, p, stream);
+    case 64: return launch<T, 16>(backward, p, stream);
+  }
+}
+
+void dispatch(bool backward, const ScanParams& p, void* stream) {
+  auto s = static_cast<cudaStream_t>(stream);
+  if (p.bf16)
+    launch_states<__nv_bfloat16>(backward, p, s);
+  else
+    launch_states<float>(backward, p, s);
+}
+
+}  // namespace
+
+void selective_scan_fwd(const ScanParams& p, void* stream) { dispatch(false, p, stream); }
+void selective_scan_bwd(const ScanParams& p, void* stream) { dispatch(true, p, stream); }
+
+}  // namespace repro::kernels
