@@ -54,45 +54,23 @@ struct Stage {
   float4 B[kSegment][G], C[kSegment][G];
 };
 
-// Every load of the segment is issued before any is used (unrolled, into registers), so a block waits for one
-// memory latency per segment rather than one per element.
 template <typename T, int G>
 __device__ void stage(Stage<G>& s, const ScanParams& p, int b, int c0, int t0, bool with_dy) {
-  constexpr int kC = Stage<G>::kC, kN = Stage<G>::kN, kPer = kSegment * kC / kScanThreads,
-                kPerN = kSegment * kN / kScanThreads;
-  static_assert(kSegment * kC % kScanThreads == 0 && kSegment * kN % kScanThreads == 0, "staging split");
+  constexpr int kC = Stage<G>::kC, kN = Stage<G>::kN;
   const int L = p.length, D = p.channels;
-  const bool z = p.z.ptr != nullptr;
-  float xv[kPer], dv[kPer], zv[kPer], yv[kPer];
-#pragma unroll
-  for (int r = 0; r < kPer; ++r) {
-    const int e = r * kScanThreads + threadIdx.x, i = e / kC, t = t0 + i, c = c0 + e % kC;
+  for (int e = threadIdx.x; e < kSegment * kC; e += kScanThreads) {
+    const int i = e / kC, ch = e % kC, t = t0 + i, c = c0 + ch;
     const bool ok = t < L && c < D;
-    xv[r] = ok ? at<T>(p.x, b, t, c) : 0.f;
-    dv[r] = ok ? at<float>(p.delta, b, t, c) + (p.delta_bias ? __ldg(p.delta_bias + c) : 0.f) : 0.f;
-    zv[r] = ok && z ? at<T>(p.z, b, t, c) : 0.f;
-    yv[r] = ok && with_dy ? load(static_cast<const T*>(p.dout) + (static_cast<int64_t>(b) * L + t) * D + c) : 0.f;
+    s.x[i][ch] = ok ? at<T>(p.x, b, t, c) : 0.f;
+    const float raw = ok ? at<float>(p.delta, b, t, c) + (p.delta_bias ? p.delta_bias[c] : 0.f) : 0.f;
+    s.dt[i][ch] = p.softplus ? softplus(raw) : raw;
+    if (p.z.ptr) s.z[i][ch] = ok ? at<T>(p.z, b, t, c) : 0.f;
+    if (with_dy) s.dy[i][ch] = ok ? load(static_cast<const T*>(p.dout) + (static_cast<int64_t>(b) * L + t) * D + c) : 0.f;
   }
-  float bv[kPerN], cv[kPerN];
-#pragma unroll
-  for (int r = 0; r < kPerN; ++r) {
-    const int e = r * kScanThreads + threadIdx.x, t = t0 + e / kN, n = e % kN;
-    bv[r] = t < L ? at<T>(p.Bm, b, t, n) : 0.f;
-    cv[r] = t < L ? at<T>(p.Cm, b, t, n) : 0.f;
-  }
-#pragma unroll
-  for (int r = 0; r < kPer; ++r) {
-    const int e = r * kScanThreads + threadIdx.x, i = e / kC, ch = e % kC;
-    s.x[i][ch] = xv[r];
-    s.dt[i][ch] = p.softplus ? softplus(dv[r]) : dv[r];
-    s.z[i][ch] = zv[r];
-    s.dy[i][ch] = yv[r];
-  }
-#pragma unroll
-  for (int r = 0; r < kPerN; ++r) {
-    const int e = r * kScanThreads + threadIdx.x, i = e / kN, n = e % kN;
-    (&s.B[i][0].x)[n] = bv[r];
-    (&s.C[i][0].x)[n] = cv[r];
+  for (int e = threadIdx.x; e < kSegment * kN; e += kScanThreads) {
+    const int i = e / kN, n = e % kN, t = t0 + i;
+    (&s.B[i][0].x)[n] = t < L ? at<T>(p.Bm, b, t, n) : 0.f;
+    (&s.C[i][0].x)[n] = t < L ? at<T>(p.Cm, b, t, n) : 0.f;
   }
 }
 
