@@ -16,6 +16,7 @@
 #include "../core/spec.hpp"
 #include "../core/store.hpp"
 #include "../stages/generate.hpp"
+#include "../stages/index.hpp"
 #include "../stages/report.hpp"
 #include "../stages/run.hpp"
 #include "../stages/show.hpp"
@@ -35,6 +36,7 @@ commands:
   train <spec>      generate + train (models land in the store)
   probe <spec>      generate + train + probe, publishing results/<name>/*.json
   report <spec>     render reports/<name>.md (+ .pdf) from committed results only
+  index <spec>…     render reports/index.md: every paper table/figure and its status
   validate <spec>…  check specs against the plugins; prints nothing else on success
   plugins           list plugins and their parameters (--params <spec>: model sizes)
   clean             remove the artifact store (--results <spec>: also that spec's results)
@@ -171,6 +173,30 @@ int cmd_validate(const std::vector<std::string>& args) {
   return 0;
 }
 
+int cmd_index(const std::vector<std::string>& args) {
+  Common c;
+  std::vector<std::string> specs;
+  std::string artifacts, results, reports;
+  po::options_description d("repro index <spec>... [options]");
+  d.add(common_options(c));
+  d.add_options()("spec", po::value(&specs)->composing(), "the specs that reproduce paper artifacts")(
+      "artifacts", po::value(&artifacts)->default_value("paper/index/artifacts.toml"), "the list of paper artifacts")(
+      "results", po::value(&results)->default_value("results"), "results root: results/<spec name>/")(
+      "reports", po::value(&reports)->default_value("reports"), "where index.md is written");
+  po::positional_options_description pos;
+  pos.add("spec", -1);
+  if (!parse(args, d, pos)) return 0;
+  auto reg = load_plugins(c);
+  std::vector<IndexedSpec> indexed;
+  for (const auto& s : specs) {
+    Spec spec = load_spec(s, reg);
+    auto cells = plan_cells(spec, reg);
+    indexed.push_back({spec, cells, fs::path(results) / spec.name});
+  }
+  log::info("index: {}", render_index(artifacts, indexed, reports).string());
+  return 0;
+}
+
 int cmd_plugins(const std::vector<std::string>& args) {
   Common c;
   std::string spec_path;
@@ -237,6 +263,7 @@ int main(int argc, char** argv) {
     if (cmd == "run" || cmd == "generate" || cmd == "train" || cmd == "probe" || cmd == "report")
       return cmd_pipeline(cmd, args);
     if (cmd == "validate") return cmd_validate(args);
+    if (cmd == "index") return cmd_index(args);
     if (cmd == "plugins") return cmd_plugins(args);
     if (cmd == "clean") return cmd_clean(args);
     throw UserError("unknown command '" + cmd + "' (run 'repro --help')");

@@ -61,7 +61,7 @@ std::vector<Cell> plan_cells(const Spec& spec, const PluginRegistry& plugins) {
                           .field(std::to_string(seed))
                           .hex();
         Hasher r;
-        r.field("result").field(c.model_key).field(kProbeVersion).field(std::to_string(spec.probe.mixing_examples));
+        r.field("result").field(c.model_key).field(kProbeVersion).field(spec.probe.key());
         for (const auto& t : c.tests) r.field(t.dataset).field(t.key);
         c.result_key = r.hex();
         cells.push_back(std::move(c));

@@ -1,6 +1,7 @@
 #include "spec.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cmath>
 #include <limits>
@@ -62,6 +63,8 @@ sdk::Params plugin_params(const TomlReader& r, const std::string& name_key, cons
   return params;
 }
 
+}  // namespace
+
 void check_ids(const TomlReader& g, const std::string& key, const std::vector<std::string>& ids,
                const std::vector<std::string>& known, const char* what) {
   for (const auto& id : ids) {
@@ -71,33 +74,18 @@ void check_ids(const TomlReader& g, const std::string& key, const std::vector<st
   }
 }
 
-PaperNumbers read_paper(const TomlReader& r) {
-  PaperNumbers p;
-  p.source = r.str("source");
-  p.rows = r.strings("rows");
-  p.cols = r.strings("cols");
-  p.tolerance = r.number("tolerance", p.tolerance, 0, kInf);
-  const toml::node* v = r.node("values");
-  if (!v || !v->is_array()) r.fail("values", "expected an array of rows (arrays of numbers or \"-\")");
-  for (const auto& row : *v->as_array()) {
-    if (!row.is_array()) r.fail("values", "expected each row to be an array");
-    std::vector<std::optional<double>> out;
-    for (const auto& x : *row.as_array()) {
-      if (x.is_number()) out.push_back(x.is_integer() ? double(x.as_integer()->get()) : x.as_floating_point()->get());
-      else if (x.is_string() && x.as_string()->get() == "-") out.push_back(std::nullopt);
-      else r.fail("values", "expected numbers or \"-\" (not reported) in each row");
-    }
-    if (out.size() != p.cols.size())
-      r.fail("values", fmt::format("a row has {} values but there are {} cols", out.size(), p.cols.size()));
-    p.values.push_back(out);
-  }
-  if (p.values.size() != p.rows.size())
-    r.fail("values", fmt::format("{} rows of values but {} row names", p.values.size(), p.rows.size()));
-  r.finish();
-  return p;
+const std::vector<std::string>& grid_ids(const Spec& s, const std::string& dim) {
+  return dim == "train" ? s.grid.train : dim == "test" ? s.grid.test : s.grid.models;
 }
 
-}  // namespace
+std::string ProbeSpec::key() const {
+  // Specs that only set mixing_examples keep the result keys they had before layers/matrices existed.
+  bool first_k = layers.empty() && matrices == std::vector<std::string>{"mixing"};
+  for (size_t i = 0; i < examples.size(); ++i) first_k = first_k && examples[i] == static_cast<int64_t>(i);
+  if (first_k) return std::to_string(examples.size());
+  return fmt::format("examples={};layers={};matrices={}", fmt::join(examples, ","), fmt::join(layers, ","),
+                     fmt::join(matrices, ","));
+}
 
 Spec load_spec(const std::string& path, const PluginRegistry& plugins) {
   toml::table root = parse_toml_file(path);
@@ -170,49 +158,25 @@ Spec load_spec(const std::string& path, const PluginRegistry& plugins) {
 
   if (auto p = top.sub_opt("probe")) {
     s.probe.mixing_examples = p->integer("mixing_examples", 0, 0, 64);
+    s.probe.examples = p->integers("examples", {});
+    for (auto e : s.probe.examples)
+      if (e < 0) p->fail("examples", "expected test example indices >= 0");
+    s.probe.layers = p->integers("layers", {});
+    for (auto l : s.probe.layers)
+      if (l < 0) p->fail("layers", "expected layer indices >= 0");
+    if (p->has("matrices")) {
+      s.probe.matrices = p->strings("matrices");
+      for (const auto& m : s.probe.matrices)
+        if (m != "mixing" && m != "info_flow")
+          p->fail("matrices", fmt::format("expected \"mixing\" or \"info_flow\", got \"{}\"", m));
+    }
     s.probe.batch_size = p->integer("batch_size", s.probe.batch_size, 1, 1 << 20);
     p->finish();
+    if (s.probe.examples.empty())
+      for (int64_t i = 0; i < s.probe.mixing_examples; ++i) s.probe.examples.push_back(i);
   }
 
-  if (auto rep = top.sub_opt("report")) {
-    size_t i = 0;
-    for (const auto& t : rep->array_of_tables("tables")) {
-      TableSpec out;
-      out.id = t.str("id", "table" + std::to_string(++i));
-      out.title = t.str("title", out.id);
-      out.metric = t.choice("metric", "example_accuracy", metric_names());
-      out.rows = t.choice("rows", "test", {"train", "test", "model"});
-      out.cols = t.choice("cols", "model", {"train", "test", "model"});
-      if (out.rows == out.cols) t.fail("cols", "rows and cols must be different dimensions");
-      out.loc = t.where();
-      for (const char* dim : {"train", "test", "model"}) {
-        if (!t.has(dim)) {
-          t.node(dim);  // known key, for did-you-mean
-          continue;
-        }
-        if (dim == out.rows || dim == out.cols) t.fail(dim, "pins a dimension that is already rows or cols");
-        out.fixed[dim] = t.str(dim);
-        const auto& ids = std::string(dim) == "model" ? model_ids : dataset_ids;
-        check_ids(t, dim, {out.fixed[dim]}, ids, std::string(dim) == "model" ? "model" : "dataset");
-      }
-      auto dim_ids = [&](const std::string& dim) -> const std::vector<std::string>& {
-        return dim == "train" ? s.grid.train : dim == "test" ? s.grid.test : s.grid.models;
-      };
-      for (const char* dim : {"train", "test", "model"})
-        if (dim != out.rows && dim != out.cols && !out.fixed.count(dim) && dim_ids(dim).size() > 1)
-          t.fail("rows", fmt::format("the grid has {} values of '{}', which is neither rows nor cols: pin one "
-                                     "with {} = \"<id>\"", dim_ids(dim).size(), dim, dim));
-      if (auto p = t.sub_opt("paper")) {
-        out.paper = read_paper(*p);
-        for (const auto& [names, dim, key] : {std::tuple{&out.paper->rows, out.rows, "rows"},
-                                              std::tuple{&out.paper->cols, out.cols, "cols"}})
-          check_ids(*p, key, *names, dim_ids(dim), dim == "model" ? "model" : "dataset");
-      }
-      t.finish();
-      s.tables.push_back(out);
-    }
-    rep->finish();
-  }
+  if (auto rep = top.sub_opt("report")) s.report = read_report(*rep, s);
   top.finish();
   return s;
 }

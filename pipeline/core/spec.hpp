@@ -10,10 +10,12 @@
 #include <vector>
 
 #include "error.hpp"
+#include "report_spec.hpp"
 
 namespace repro {
 
 class PluginRegistry;
+class TomlReader;
 
 struct DatasetSpec {
   std::string id, task;
@@ -51,22 +53,13 @@ struct GridSpec {
 };
 
 struct ProbeSpec {
-  int64_t mixing_examples = 0;  // test examples whose per-layer mixing matrices are saved
+  int64_t mixing_examples = 0;     // legacy: the first k test examples (same as examples = [0..k-1])
+  std::vector<int64_t> examples;   // test examples whose per-layer matrices are saved with the result
+  std::vector<int64_t> layers;     // layers saved (empty = all)
+  std::vector<std::string> matrices = {"mixing"};  // mixing (Model::mixing_matrices) | info_flow (S = Mask∘CᵀB)
   int64_t batch_size = 64;
-};
-
-struct PaperNumbers {
-  std::string source;  // e.g. "Table 1 of arXiv 2410.15678"
-  std::vector<std::string> rows, cols;
-  std::vector<std::vector<std::optional<double>>> values;  // [row][col]; nullopt = not reported
-  double tolerance = 5.0;  // |ours - paper| <= tolerance (points) counts as agreement
-};
-
-struct TableSpec {
-  std::string id, title, metric, rows, cols;  // rows/cols: "train" | "test" | "model"
-  std::map<std::string, std::string> fixed;   // the third dimension pinned, e.g. {"model": "mamba"}
-  std::optional<PaperNumbers> paper;
-  Location loc;
+  // What changes the probe's output beyond the model and test data (part of the result key).
+  std::string key() const;
 };
 
 struct Spec {
@@ -77,14 +70,15 @@ struct Spec {
   TrainSpec train;
   GridSpec grid;
   ProbeSpec probe;
-  std::vector<TableSpec> tables;
+  ReportSpec report;
   std::string methods;  // free text for the report's methods section (choices, deviations)
 };
 
-inline const std::vector<std::string>& metric_names() {
-  static const std::vector<std::string> m = {"example_accuracy", "query_accuracy", "token_accuracy"};
-  return m;
-}
+// Fails at r[key] unless every id is one of `known` ("no <what> named 'x' (did you mean 'y'?)").
+void check_ids(const TomlReader& r, const std::string& key, const std::vector<std::string>& ids,
+               const std::vector<std::string>& known, const char* what);
+// The grid's ids along a dimension: "train" | "test" (datasets) or "model".
+const std::vector<std::string>& grid_ids(const Spec& s, const std::string& dim);
 
 // Throws UserError "file:line:col: key: message" on the first problem.
 Spec load_spec(const std::string& path, const PluginRegistry& plugins);

@@ -1,11 +1,12 @@
 #include "probe.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include "../core/dataset_io.hpp"
 #include "../core/log.hpp"
-#include "../core/safetensors.hpp"
 #include "evaluate.hpp"
+#include "info_flow.hpp"
 #include "metrics.hpp"
 #include "train.hpp"
 
@@ -13,7 +14,46 @@ namespace repro {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-json probe_cell(const ProbeJob& job) {
+namespace {
+
+// The saved layers of `mats` (all layers when the spec names none) under "<test>.<name>.layer<l>".
+void keep_layers(const Spec& spec, const std::string& prefix, const std::vector<torch::Tensor>& mats, TensorMap& out) {
+  for (size_t l = 0; l < mats.size(); ++l) {
+    const auto& want = spec.probe.layers;
+    if (!want.empty() && std::find(want.begin(), want.end(), static_cast<int64_t>(l)) == want.end()) continue;
+    out[prefix + ".layer" + std::to_string(l)] = mats[l].to(torch::kCPU, torch::kFloat).contiguous();
+  }
+}
+
+void probe_matrices(sdk::Model& model, const Spec& spec, const std::string& test, const sdk::Dataset& data,
+                    const torch::Device& device, TensorMap& out) {
+  std::vector<int64_t> idx;
+  for (auto e : spec.probe.examples)
+    if (e < data.inputs.size(0)) idx.push_back(e);
+    else log::warn("probe: test '{}' has {} examples; example {} skipped", test, data.inputs.size(0), e);
+  if (idx.empty()) return;
+  const auto pick = torch::tensor(idx, torch::kInt64);
+  const auto tokens = data.inputs.index_select(0, pick);
+  torch::NoGradGuard ng;
+  model.eval();
+  for (const auto& m : spec.probe.matrices) {
+    std::vector<torch::Tensor> mats;
+    if (m == "mixing") {
+      mats = model.mixing_matrices(tokens.to(device));
+    } else {
+      for (const auto& layer : model.internals(tokens.to(device))) mats.push_back(info_flow_matrix(layer));
+    }
+    if (mats.empty()) log::warn("probe: the model exposes no {} matrices", m);
+    keep_layers(spec, test + "." + m, mats, out);
+  }
+  out[test + ".example"] = pick;
+  out[test + ".inputs"] = tokens;
+  for (const auto& [name, t] : data.meta) out[test + ".meta." + name] = t.index_select(0, pick).contiguous();
+}
+
+}  // namespace
+
+ProbeOutput probe_cell(const ProbeJob& job) {
   const Cell& cell = job.cell;
   const ModelSpec& ms = job.spec.models.at(cell.model);
   auto t0 = std::chrono::steady_clock::now();
@@ -26,8 +66,8 @@ json probe_cell(const ProbeJob& job) {
   model->to(job.device);
   const bool autocast = job.device.is_cuda() && ms.train.precision == "bf16";
 
+  ProbeOutput out;
   json tests = json::object();
-  TensorMap matrices;
   for (size_t i = 0; i < cell.tests.size(); ++i) {
     const auto& ref = cell.tests[i];
     auto data = load_dataset(job.test_dirs[i]);
@@ -37,25 +77,12 @@ json probe_cell(const ProbeJob& job) {
     r["loss"] = ev.loss;
     r["dataset_key"] = ref.key;
     tests[ref.dataset] = r;
-    const int64_t k = std::min<int64_t>(job.spec.probe.mixing_examples, data.inputs.size(0));
-    if (k > 0) {
-      torch::NoGradGuard ng;
-      model->eval();
-      auto mats = model->mixing_matrices(data.inputs.slice(0, 0, k).to(job.device));
-      for (size_t l = 0; l < mats.size(); ++l) matrices[ref.dataset + ".layer" + std::to_string(l)] = mats[l].to(torch::kFloat).cpu();
-      matrices[ref.dataset + ".inputs"] = data.inputs.slice(0, 0, k);
-      for (const auto& [name, t] : data.meta) matrices[ref.dataset + ".meta." + name] = t.slice(0, 0, k);
-    }
+    probe_matrices(*model, job.spec, ref.dataset, data, job.device, out.matrices);
     log::info("{}: test {}: example acc {:.4f}, query acc {:.4f}, token acc {:.4f}", cell.id, ref.dataset, acc.example,
               acc.query, acc.token);
   }
-  json out = {{"tests", tests}};
-  if (!matrices.empty()) {
-    auto b = job.store.build("probe", cell.result_key);
-    save_safetensors(b.dir() / "mixing.safetensors", matrices);
-    out["mixing_matrices"] = (b.commit({{"cell", cell.id}}) / "mixing.safetensors").string();
-  }
-  out["probe_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  out.result = {{"tests", tests}};
+  out.result["probe_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;
 }
 

@@ -1,5 +1,7 @@
-// Stage 3, probe: a trained model artifact x test splits -> per-test accuracies (+ optional mixing
-// matrices saved as a store artifact). Produces the cell's result JSON (without provenance).
+// Stage 3, probe: a trained model artifact x test splits -> per-test accuracies, and for the test
+// examples the spec names, per-layer matrices (mixing: Model::mixing_matrices, i.e. the attention-like
+// matrix of Eq. 5 for SSMs and head-averaged attention for Transformers; info_flow: S = Mask∘CᵀB)
+// with the examples' tokens and metadata (roles, key/value/query positions) for the figures.
 #pragma once
 #include <nlohmann/json.hpp>
 
@@ -7,6 +9,7 @@
 #include <vector>
 
 #include "../core/plan.hpp"
+#include "../core/safetensors.hpp"
 #include "../core/store.hpp"
 
 namespace repro {
@@ -21,6 +24,11 @@ struct ProbeJob {
   torch::Device device;
 };
 
-nlohmann::json probe_cell(const ProbeJob& job);
+struct ProbeOutput {
+  nlohmann::json result;  // the cell's result JSON (without provenance)
+  TensorMap matrices;     // "<test>.<matrix>.layer<l>" [k, L, L] float, "<test>.example" [k], "<test>.meta.<name>"
+};
+
+ProbeOutput probe_cell(const ProbeJob& job);
 
 }  // namespace repro

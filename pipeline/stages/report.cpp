@@ -7,13 +7,16 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "../core/fs.hpp"
 #include "../core/log.hpp"
 #include "../core/params.hpp"
-#include "figures.hpp"
-#include "results.hpp"
+#include "report_claims.hpp"
+#include "report_data.hpp"
+#include "report_figures.hpp"
+#include "report_tables.hpp"
 
 namespace repro {
 namespace fs = std::filesystem;
@@ -21,122 +24,7 @@ using json = nlohmann::json;
 
 namespace {
 
-struct Stat {
-  double mean = 0, sd = 0;
-  size_t n = 0;
-};
-Stat stat(const std::vector<double>& v) {
-  Stat s;
-  s.n = v.size();
-  if (v.empty()) return s;
-  for (double x : v) s.mean += x;
-  s.mean /= static_cast<double>(v.size());
-  if (v.size() > 1) {
-    for (double x : v) s.sd += (x - s.mean) * (x - s.mean);
-    s.sd = std::sqrt(s.sd / static_cast<double>(v.size() - 1));
-  }
-  return s;
-}
-
-std::string metric_title(const std::string& m) {
-  return m == "example_accuracy" ? "example accuracy (all answer tokens of an example right)"
-         : m == "query_accuracy" ? "query accuracy (all tokens of a query right; mean over subsets)"
-                                 : "token accuracy (answer tokens right)";
-}
-
-// Results of the current plan, by cell id.
-struct Loaded {
-  std::map<std::string, json> by_cell;
-  size_t missing = 0;
-};
-
-Loaded load(const std::vector<Cell>& cells, const fs::path& dir) {
-  Loaded l;
-  for (const auto& c : cells) {
-    if (auto r = read_result(dir, c.id, c.result_key)) l.by_cell[c.id] = *r;
-    else ++l.missing;
-  }
-  return l;
-}
-
-std::string label(const Spec& s, const std::string& dim, const std::string& id) {
-  if (dim == "model") return s.models.at(id).label;
-  return s.datasets.at(id).label;
-}
-
-const std::vector<std::string>& ids_of(const Spec& s, const std::string& dim) {
-  return dim == "train" ? s.grid.train : dim == "test" ? s.grid.test : s.grid.models;
-}
-
-std::string render_table(const Spec& spec, const TableSpec& t, const std::vector<Cell>& cells, const Loaded& res) {
-  std::ostringstream o;
-  o << "### " << t.title << "\n\n";
-  o << "Metric: " << metric_title(t.metric) << ", in %, mean ± sample std over seeds (n seeds in brackets when > 1).";
-  for (const auto& [dim, id] : t.fixed) o << " " << dim << " = " << label(spec, dim, id) << ".";
-  if (t.paper) o << " Paper numbers: " << t.paper->source << "; Δ = ours − paper.";
-  o << "\n\n";
-  const auto& rows = ids_of(spec, t.rows);
-  const auto& cols = ids_of(spec, t.cols);
-  o << "| " << t.rows << " ↓ / " << t.cols << " → |";
-  for (const auto& c : cols) o << " " << label(spec, t.cols, c) << " |";
-  o << "\n|---|";
-  for (size_t i = 0; i < cols.size(); ++i) o << "---|";
-  o << "\n";
-  size_t compared = 0, agree = 0, not_run = 0;
-  for (const auto& r : rows) {
-    o << "| " << label(spec, t.rows, r) << " |";
-    for (const auto& c : cols) {
-      std::map<std::string, std::string> at = t.fixed;
-      at[t.rows] = r;
-      at[t.cols] = c;
-      std::vector<double> vals;
-      for (const auto& cell : cells) {
-        if ((at.count("train") && cell.train_dataset != at["train"]) || (at.count("model") && cell.model != at["model"]))
-          continue;
-        auto it = res.by_cell.find(cell.id);
-        if (it == res.by_cell.end()) continue;
-        const std::string test = at.count("test") ? at["test"] : spec.grid.test.front();
-        const auto& tests = it->second["tests"];
-        if (tests.contains(test)) vals.push_back(tests[test][t.metric].get<double>());
-      }
-      std::optional<double> paper;
-      if (t.paper) {
-        auto ri = std::find(t.paper->rows.begin(), t.paper->rows.end(), r);
-        auto ci = std::find(t.paper->cols.begin(), t.paper->cols.end(), c);
-        if (ri != t.paper->rows.end() && ci != t.paper->cols.end())
-          paper = t.paper->values[ri - t.paper->rows.begin()][ci - t.paper->cols.begin()];
-      }
-      std::string cell_text;
-      if (vals.empty()) {
-        cell_text = "not run";
-        ++not_run;
-      } else {
-        Stat s = stat(vals);
-        cell_text = s.n > 1 ? fmt::format("{:.1f} ± {:.1f} ({})", 100 * s.mean, 100 * s.sd, s.n)
-                            : fmt::format("{:.1f}", 100 * s.mean);
-        if (paper) {
-          const double d = 100 * s.mean - *paper;
-          ++compared;
-          if (std::fabs(d) <= t.paper->tolerance) ++agree;
-          cell_text += fmt::format(" · paper {:.2f} · Δ {:+.1f}", *paper, d);
-        }
-      }
-      if (vals.empty() && paper) cell_text += fmt::format(" · paper {:.2f}", *paper);
-      o << " " << cell_text << " |";
-    }
-    o << "\n";
-  }
-  if (t.paper) {
-    std::string verdict = compared == 0 ? "not run"
-                          : agree == compared ? "agrees"
-                          : agree == 0 ? "disagrees" : "partly agrees";
-    o << fmt::format("\n**Verdict: {}** — {} of {} compared cells within ±{} points of the paper{}.\n", verdict, agree,
-                     compared, t.paper->tolerance, not_run ? fmt::format("; {} cells not run", not_run) : "");
-  }
-  return o.str();
-}
-
-std::string methods(const Spec& spec, const Loaded& res) {
+std::string methods(const Spec& spec, const Results& res) {
   std::ostringstream o;
   o << "## Methods\n\n";
   if (!spec.methods.empty()) o << spec.methods << "\n\n";
@@ -168,10 +56,16 @@ std::string methods(const Spec& spec, const Loaded& res) {
     << fmt::format("{}", fmt::join(spec.grid.models, ", ")) << "} × seeds {"
     << fmt::format("{}", fmt::join(spec.grid.seeds, ", ")) << "}; every trained model is tested on {"
     << fmt::format("{}", fmt::join(spec.grid.test, ", ")) << "}.\n\n";
+  if (!spec.probe.examples.empty())
+    o << fmt::format("Probes: {} matrices of layers {} for test examples {{{}}} of every test set, saved with each "
+                     "result.\n\n",
+                     fmt::join(spec.probe.matrices, " and "),
+                     spec.probe.layers.empty() ? std::string("(all)") : fmt::format("{{{}}}", fmt::join(spec.probe.layers, ", ")),
+                     fmt::join(spec.probe.examples, ", "));
   return o.str();
 }
 
-std::string provenance(const std::vector<Cell>& cells, const Loaded& res) {
+std::string provenance(const std::vector<Cell>& cells, const Results& res) {
   std::ostringstream o;
   o << "## Provenance\n\nEvery number above comes from these runs (results/*.json carry the full record).\n\n"
     << "| cell | seed | device | git | spec sha1 | train s | probe s | libtorch | finished |\n"
@@ -179,7 +73,10 @@ std::string provenance(const std::vector<Cell>& cells, const Loaded& res) {
   for (const auto& c : cells) {
     auto it = res.by_cell.find(c.id);
     if (it == res.by_cell.end()) {
-      o << "| " << c.id << " | " << c.seed << " | not run | | | | | | |\n";
+      o << "| " << c.id << " | " << c.seed << " | "
+        << (res.stale.count(c.id) ? "not run (its results file is from another configuration: stale, not shown)"
+                                  : "not run")
+        << " | | | | | | |\n";
       continue;
     }
     const auto& p = it->second["provenance"];
@@ -195,20 +92,26 @@ std::string provenance(const std::vector<Cell>& cells, const Loaded& res) {
   return o.str();
 }
 
+// The PDF shows the vector (PDF) versions of the figures the Markdown shows as PNG.
 void render_pdf(const fs::path& md) {
   if (std::system("command -v pandoc >/dev/null 2>&1") != 0) {
     log::warn("pandoc not found: {} not converted to PDF", md.string());
     return;
   }
-  fs::path pdf = md;
+  fs::path pdf = md, tmp = md, src = md;
   pdf.replace_extension(".pdf");
-  fs::path tmp = pdf;
   tmp += ".tmp.pdf";
+  src += ".pdf-source.md";
+  std::string text = read_file(md);
+  for (size_t at = 0; (at = text.find(".png)", at)) != std::string::npos;) text.replace(at, 5, ".pdf)");
+  write_file_atomic(src, text);
   const std::string cmd = fmt::format(
-      "cd '{}' && pandoc '{}' -o '{}' --resource-path=. --pdf-engine=xelatex -V 'mainfont=DejaVu Sans' "
-      "-V geometry:margin=1.8cm -V fontsize=10pt 2>&1",
-      md.parent_path().string(), md.filename().string(), tmp.filename().string());
-  if (std::system((cmd + " >/dev/null").c_str()) != 0) {
+      "cd '{}' && pandoc '{}' -f markdown-implicit_figures -o '{}' --resource-path=. --pdf-engine=xelatex "
+      "-V 'mainfont=DejaVu Sans' -V geometry:margin=1.8cm -V fontsize=10pt 2>&1",
+      md.parent_path().string(), src.filename().string(), tmp.filename().string());
+  const bool ok = std::system((cmd + " >/dev/null").c_str()) == 0;
+  fs::remove(src);
+  if (!ok) {
     log::warn("pandoc failed to make {} (needs xelatex: texlive-xetex, fonts-dejavu-core)", pdf.string());
     fs::remove(tmp);
     return;
@@ -217,10 +120,27 @@ void render_pdf(const fs::path& md) {
   fs::rename(tmp, pdf);
 }
 
-}  // namespace
+std::string figure_section(const std::vector<ReportFigure>& figs, const std::set<std::string>& failed) {
+  if (figs.empty()) return "";
+  std::ostringstream o;
+  o << "## Figures\n\n";
+  for (const auto& f : figs) {
+    o << "### " << f.title << "\n\n";
+    if (f.figure && failed.count(f.figure->name)) {
+      o << "Not drawn: gnuplot is not available or failed (see the log).\n\n";
+    } else if (f.figure) {
+      // The script's SHA-1 ties the committed image to the data shown: a re-render with other data
+      // changes this line, so the staleness check sees it.
+      o << "![" << f.title << "](figures/" << f.figure->name << ".png)\n<!-- figure " << f.figure->name << " sha1 "
+        << f.figure->hash() << " -->\n\n";
+    }
+    if (!f.note.empty()) o << f.note << "\n\n";
+  }
+  return o.str();
+}
 
-fs::path render_report(const Spec& spec, const std::vector<Cell>& cells, const ReportPaths& paths) {
-  Loaded res = load(cells, paths.results_dir);
+std::string render_text(const Spec& spec, const std::vector<Cell>& cells, const Results& res, const ReportPaths& paths,
+                        const std::vector<ReportFigure>& figs, const std::set<std::string>& failed) {
   std::ostringstream o;
   o << "# " << spec.title << "\n\n";
   if (!spec.description.empty()) o << spec.description << "\n\n";
@@ -228,35 +148,37 @@ fs::path render_report(const Spec& spec, const std::vector<Cell>& cells, const R
                    paths.results_dir.string(), res.by_cell.size(), cells.size(),
                    res.missing ? fmt::format(", {} not run", res.missing) : "");
   o << "## Results\n\n";
-  for (const auto& t : spec.tables) o << render_table(spec, t, cells, res) << "\n";
-  if (spec.tables.empty()) o << "(The spec asks for no tables.)\n\n";
-
-  std::vector<CurveSeries> curves;
-  for (const auto& c : cells) {
-    auto it = res.by_cell.find(c.id);
-    if (it == res.by_cell.end() || !it->second.contains("curve")) continue;
-    CurveSeries s{c.id, {}};
-    for (const auto& p : it->second["curve"])
-      if (p.contains("train_loss")) s.points.emplace_back(p["step"].get<double>(), p["train_loss"].get<double>());
-    if (!s.points.empty()) curves.push_back(s);
-  }
-  if (!curves.empty()) {
-    const fs::path png = paths.reports_dir / "figures" / (spec.name + "-training-loss.png");
-    if (plot_curves(curves, png, "Training loss (" + spec.name + ")", "optimizer step", "cross-entropy (loss mask)"))
-      o << "## Figures\n\n![Training loss per cell](figures/" << png.filename().string() << ")\n\n";
-    else
-      o << "## Figures\n\nTraining-loss figure not rendered: gnuplot is not available.\n\n";
-  }
+  for (const auto& t : spec.report.tables) o << render_table(spec, cells, res, t) << "\n";
+  if (spec.report.tables.empty()) o << "(The spec asks for no tables.)\n\n";
+  o << figure_section(figs, failed);
+  o << render_claims(spec, cells, res);
   o << methods(spec, res);
   o << "**Metrics.** " << metric_title("example_accuracy") << "; " << metric_title("query_accuracy") << "; "
     << metric_title("token_accuracy") << ".\n\n";
   o << provenance(cells, res);
-  const fs::path md = paths.reports_dir / (spec.name + ".md");
+  return o.str();
+}
+
+}  // namespace
+
+fs::path render_report(const Spec& spec, const std::vector<Cell>& cells, const ReportPaths& paths) {
+  const Results res = load_results(cells, paths.results_dir);
+  const auto figs = report_figures(spec, cells, res);
+  const fs::path md = paths.reports_dir / (spec.name + ".md"), fig_dir = paths.reports_dir / "figures";
   fs::path pdf = md;
   pdf.replace_extension(".pdf");
-  // Unchanged text: leave both files alone (no churn in committed reports, no LaTeX run).
-  if (fs::exists(md) && read_file(md) == o.str() && (!paths.pdf || fs::exists(pdf))) return md;
-  write_file_atomic(md, o.str());
+  std::string text = render_text(spec, cells, res, paths, figs, {});
+  bool complete = fs::exists(md) && read_file(md) == text && (!paths.pdf || fs::exists(pdf));
+  for (const auto& f : figs)
+    if (f.figure)
+      complete = complete && fs::exists(fig_dir / (f.figure->name + ".png")) && fs::exists(fig_dir / (f.figure->name + ".pdf"));
+  // Unchanged text and every file present: leave them alone (no churn in committed reports, no LaTeX run).
+  if (complete) return md;
+  std::set<std::string> failed;
+  for (const auto& f : figs)
+    if (f.figure && !draw(*f.figure, fig_dir)) failed.insert(f.figure->name);
+  if (!failed.empty()) text = render_text(spec, cells, res, paths, figs, failed);
+  write_file_atomic(md, text);
   if (paths.pdf) render_pdf(md);
   return md;
 }

@@ -33,10 +33,29 @@ std::optional<nlohmann::json> read_result(const fs::path& dir, const std::string
   return r;
 }
 
-void write_result(const fs::path& dir, const std::string& cell, const nlohmann::json& r0) {
+void write_result(const fs::path& dir, const std::string& cell, const nlohmann::json& r0, const TensorMap& probe) {
   nlohmann::json r = r0;
+  if (!probe.empty()) {
+    const std::string name = cell + ".probe.safetensors";
+    save_safetensors(dir / name, probe);
+    r["probe_file"] = {{"name", name}, {"sha1", sha1_file(dir / name)}};
+  }
   r["checksum"] = checksum_of(r);
   write_file_atomic(dir / (cell + ".json"), r.dump(2) + "\n");
+}
+
+}  // namespace repro
+
+namespace repro {
+
+std::optional<TensorMap> read_probe_tensors(const fs::path& dir, const nlohmann::json& r) {
+  if (!r.contains("probe_file")) return std::nullopt;
+  const fs::path p = dir / r["probe_file"]["name"].get<std::string>();
+  if (!fs::exists(p) || sha1_file(p) != r["probe_file"]["sha1"].get<std::string>()) {
+    log::warn("{}: missing or not the file its result was written with; its figures are not drawn", p.string());
+    return std::nullopt;
+  }
+  return load_safetensors(p);
 }
 
 }  // namespace repro

@@ -54,7 +54,8 @@ void run_cell(const Spec& spec, const PluginRegistry& plugins, const Store& stor
   if (opts.until == Until::Train) return;
 
   auto t1 = std::chrono::steady_clock::now();
-  json result = probe_cell({spec, cell, plugins, store, model_dir, test_dirs, device});
+  ProbeOutput probed = probe_cell({spec, cell, plugins, store, model_dir, test_dirs, device});
+  json& result = probed.result;
   const json training = store.meta(model_dir);
   result["cell"] = cell.id;
   result["result_key"] = cell.result_key;
@@ -78,7 +79,7 @@ void run_cell(const Spec& spec, const PluginRegistry& plugins, const Store& stor
       {"probe_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count()},
       {"cell_seconds_this_run", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()},
       {"finished_at", utc_now()}};
-  write_result(results_dir(spec, opts), cell.id, result);
+  write_result(results_dir(spec, opts), cell.id, result, probed.matrices);
 }
 
 void dry_run(const Spec& spec, const PluginRegistry& plugins, const Store& store, const std::vector<Cell>& cells,

@@ -1,0 +1,336 @@
+#include "report_spec.hpp"
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <limits>
+#include <set>
+
+#include "spec.hpp"
+#include "toml_reader.hpp"
+
+namespace repro {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+const std::vector<std::string> kDims = {"train", "test", "model"};
+
+const char* what_of(const std::string& dim) { return dim == "model" ? "model" : "dataset"; }
+
+// Optional pins train/test/model of table `r`, each checked against the grid.
+std::map<std::string, std::string> read_pins(const TomlReader& r, const Spec& spec) {
+  std::map<std::string, std::string> pins;
+  for (const auto& dim : kDims) {
+    if (!r.has(dim)) {
+      r.node(dim);  // a known key, for did-you-mean
+      continue;
+    }
+    pins[dim] = r.str(dim);
+    check_ids(r, dim, {pins[dim]}, grid_ids(spec, dim), what_of(dim));
+  }
+  return pins;
+}
+
+// rows/cols: a dimension name (one selector per grid id) or an array of {id, label, train/test/model}.
+std::vector<Selector> read_selectors(const TomlReader& t, const std::string& key, const Spec& spec, std::string& dim) {
+  std::vector<Selector> out;
+  const toml::node* n = t.node(key);
+  if (n && n->is_array()) {
+    dim = "cells";
+    for (const auto& c : t.array_of_tables(key)) {
+      Selector s;
+      s.id = c.str("id");
+      s.label = c.str("label", s.id);
+      s.pins = read_pins(c, spec);
+      c.finish();
+      out.push_back(s);
+    }
+    return out;
+  }
+  dim = t.choice(key, key == "rows" ? "test" : "model", kDims);
+  for (const auto& id : grid_ids(spec, dim))
+    out.push_back({id, dim == "model" ? spec.models.at(id).label : spec.datasets.at(id).label, {{dim, id}}});
+  return out;
+}
+
+// Every cell of the table must name one train dataset, one test dataset and one model.
+void check_cells(const TomlReader& t, const TableSpec& out, const Spec& spec) {
+  for (const auto& r : out.rows)
+    for (const auto& c : out.cols) {
+      std::map<std::string, std::string> at = out.fixed;
+      for (const auto* s : {&r, &c})
+        for (const auto& [dim, id] : s->pins) {
+          if (at.count(dim) && at[dim] != id)
+            t.fail("cols", fmt::format("cell ({}, {}) pins {} twice ('{}' and '{}')", r.id, c.id, dim, at[dim], id));
+          at[dim] = id;
+        }
+      for (const auto& dim : kDims)
+        if (!at.count(dim) && grid_ids(spec, dim).size() > 1)
+          t.fail("rows", fmt::format("the grid has {} values of '{}', which is neither rows nor cols: pin one "
+                                     "with {} = \"<id>\"", grid_ids(spec, dim).size(), dim, dim));
+    }
+}
+
+std::vector<std::string> ids_of(const std::vector<Selector>& v) {
+  std::vector<std::string> ids;
+  for (const auto& s : v) ids.push_back(s.id);
+  return ids;
+}
+
+PaperNumbers read_paper(const TomlReader& r, const TableSpec& table) {
+  PaperNumbers p;
+  p.source = r.str("source");
+  p.rows = r.has("rows") ? r.strings("rows") : ids_of(table.rows);
+  p.cols = r.has("cols") ? r.strings("cols") : ids_of(table.cols);
+  check_ids(r, "rows", p.rows, ids_of(table.rows), "table row");
+  check_ids(r, "cols", p.cols, ids_of(table.cols), "table column");
+  p.tolerance = r.number("tolerance", p.tolerance, 0, kInf);
+  p.fail_below = r.number("fail_below", p.fail_below, 0, kInf);
+  const double scale = r.number("scale", 1.0, 0, kInf);  // 100 for numbers printed as fractions
+  const toml::node* v = r.node("values");
+  if (!v || !v->is_array()) r.fail("values", "expected an array of rows (arrays of numbers, \"fail\" or \"-\")");
+  for (const auto& row : *v->as_array()) {
+    if (!row.is_array()) r.fail("values", "expected each row to be an array");
+    std::vector<PaperValue> out;
+    for (const auto& x : *row.as_array()) {
+      if (x.is_number())
+        out.push_back({PaperValue::kNumber,
+                       scale * (x.is_integer() ? double(x.as_integer()->get()) : x.as_floating_point()->get())});
+      else if (x.is_string() && x.as_string()->get() == "-") out.push_back({});
+      else if (x.is_string() && x.as_string()->get() == "fail") out.push_back({PaperValue::kFail, 0});
+      else r.fail("values", "expected numbers, \"fail\" (the paper marks the cell failed) or \"-\" (not reported)");
+    }
+    if (out.size() != p.cols.size())
+      r.fail("values", fmt::format("a row has {} values but there are {} cols", out.size(), p.cols.size()));
+    p.values.push_back(out);
+  }
+  if (p.values.size() != p.rows.size())
+    r.fail("values", fmt::format("{} rows of values but {} row names", p.values.size(), p.rows.size()));
+  r.finish();
+  return p;
+}
+
+// An id of [a-z0-9] and the characters in `extra`; `why` says what uses it.
+std::string read_id(const TomlReader& r, const std::string& dflt, const std::string& extra, const char* why) {
+  std::string id = r.str("id", dflt);
+  if (id.empty() || id.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789" + extra) != std::string::npos)
+    r.fail("id", fmt::format("expected a name of [a-z0-9{}] ({})", extra, why));
+  return id;
+}
+
+TableSpec read_table(const TomlReader& t, const Spec& spec, size_t index) {
+  TableSpec out;
+  out.loc = t.where();
+  out.id = read_id(t, "table" + std::to_string(index), "_", "claims refer to it as <id>[row, col]");
+  out.title = t.str("title", out.id);
+  out.artifact = t.str("artifact", "");
+  out.metric = t.choice("metric", "example_accuracy", metric_names());
+  out.rows = read_selectors(t, "rows", spec, out.row_dim);
+  out.cols = read_selectors(t, "cols", spec, out.col_dim);
+  if (out.row_dim == out.col_dim && out.row_dim != "cells") t.fail("cols", "rows and cols must be different dimensions");
+  out.fixed = read_pins(t, spec);
+  for (const auto& [dim, _] : out.fixed)
+    if (dim == out.row_dim || dim == out.col_dim) t.fail(dim, "pins a dimension that is already rows or cols");
+  check_cells(t, out, spec);
+  if (auto p = t.sub_opt("paper")) out.paper = read_paper(*p, out);
+  t.finish();
+  return out;
+}
+
+// "subset.<field>", "model.<config key>", "test.<param>" or "train.<param>".
+void check_axis(const TomlReader& f, const std::string& key, const std::string& axis) {
+  const auto dot = axis.find('.');
+  const std::string head = axis.substr(0, dot);
+  if (dot == std::string::npos || dot + 1 == axis.size() ||
+      (head != "subset" && head != "model" && head != "test" && head != "train"))
+    f.fail(key, fmt::format("expected subset.<field>, model.<config key>, test.<param> or train.<param>, got \"{}\"",
+                            axis));
+}
+
+FigureSpec read_figure(const TomlReader& f, const Spec& spec, size_t index) {
+  FigureSpec out;
+  out.loc = f.where();
+  out.id = read_id(f, "figure" + std::to_string(index), "-_", "it names reports/figures/<spec>-<id>.png");
+  out.kind = f.choice("kind", "", {"matrix", "sweep", "phase", "curve"});
+  out.title = f.str("title", out.id);
+  out.caption = f.str("caption", "");
+  out.artifact = f.str("artifact", "");
+  out.pins = read_pins(f, spec);
+  out.xlabel = f.str("xlabel", "");
+  out.ylabel = f.str("ylabel", "");
+  if (out.kind == "matrix") {
+    out.matrix = f.choice("matrix", out.matrix, {"mixing", "info_flow"});
+    if (std::find(spec.probe.matrices.begin(), spec.probe.matrices.end(), out.matrix) == spec.probe.matrices.end())
+      f.fail("matrix", fmt::format("[probe] matrices does not save \"{}\"", out.matrix));
+    out.example = f.integer("example", 0, 0, std::numeric_limits<int32_t>::max());
+    if (std::find(spec.probe.examples.begin(), spec.probe.examples.end(), out.example) == spec.probe.examples.end())
+      f.fail("example", fmt::format("test example {} is not in [probe] examples", out.example));
+    out.layer = f.integer("layer", -1, -1, 1 << 16);
+    if (out.layer >= 0 && !spec.probe.layers.empty() &&
+        std::find(spec.probe.layers.begin(), spec.probe.layers.end(), out.layer) == spec.probe.layers.end())
+      f.fail("layer", fmt::format("layer {} is not in [probe] layers", out.layer));
+    out.seed = f.integer("seed", spec.grid.seeds.front(), 0, std::numeric_limits<int64_t>::max());
+    for (const auto& dim : kDims)
+      if (!out.pins.count(dim)) {
+        if (grid_ids(spec, dim).size() > 1) f.fail(dim, "a matrix figure needs one " + dim + ": pin it");
+        out.pins[dim] = grid_ids(spec, dim).front();
+      }
+  } else if (out.kind == "sweep" || out.kind == "phase") {
+    out.metric = f.choice("metric", out.metric, metric_names());
+    out.x = f.str("x");
+    check_axis(f, "x", out.x);
+    if (out.kind == "phase") {
+      out.y = f.str("y");
+      check_axis(f, "y", out.y);
+    } else {
+      out.series = f.choice("series", out.series, {"model", "architecture", "train", "test"});
+      out.logx = f.boolean("logx", false);
+    }
+    if (out.x.rfind("subset.", 0) == 0 && out.metric == "token_accuracy")
+      f.fail("metric", "subsets carry query_accuracy and example_accuracy only");
+  }
+  f.finish();
+  return out;
+}
+
+// --- claim checks: "<sum> <op> <sum>" where a term is a number, table[row, col] or paper.table[row, col].
+struct CheckParser {
+  const std::string& s;
+  const std::string& where;
+  size_t i = 0;
+
+  [[noreturn]] void fail(const std::string& what) const {
+    throw UserError(fmt::format("{}: \"{}\": at character {}: {}", where, s, i + 1, what));
+  }
+  void skip() {
+    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+  }
+  bool eat(const std::string& tok) {
+    skip();
+    if (s.compare(i, tok.size(), tok) != 0) return false;
+    i += tok.size();
+    return true;
+  }
+  std::string name(const char* extra) {
+    skip();
+    const size_t b = i;
+    while (i < s.size() && (std::isalnum(static_cast<unsigned char>(s[i])) || std::string(extra).find(s[i]) != std::string::npos))
+      ++i;
+    if (b == i) fail("expected a name");
+    return s.substr(b, i - b);
+  }
+  ClaimTerm term(double sign) {
+    skip();
+    ClaimTerm t;
+    t.sign = sign;
+    if (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) {
+      size_t used = 0;
+      try {
+        t.number = std::stod(s.substr(i), &used);
+      } catch (const std::exception&) {
+        fail("expected a number");
+      }
+      i += used;
+      return t;
+    }
+    t.kind = eat("paper.") ? ClaimTerm::kPaper : ClaimTerm::kOurs;
+    t.table = name("_");
+    if (!eat("[")) fail("expected '[' after the table id (table[row, col])");
+    t.row = name("_-.");
+    if (!eat(",")) fail("expected ',' between row and column ids");
+    t.col = name("_-.");
+    if (!eat("]")) fail("expected ']'");
+    return t;
+  }
+  std::vector<ClaimTerm> sum() {
+    std::vector<ClaimTerm> out{term(1)};
+    for (;;) {
+      if (eat("+")) out.push_back(term(1));
+      else if (eat("-")) out.push_back(term(-1));
+      else return out;
+    }
+  }
+  ClaimCheck parse() {
+    ClaimCheck c;
+    c.text = s;
+    if (eat("agrees(")) {
+      c.op = "agrees";
+      c.table = name("_");
+      if (!eat(")")) fail("expected ')'");
+    } else {
+      c.lhs = sum();
+      for (const char* op : {"<=", ">=", "<", ">"})
+        if (eat(op)) {
+          c.op = op;
+          break;
+        }
+      if (c.op.empty()) fail("expected one of < <= > >=");
+      c.rhs = sum();
+    }
+    skip();
+    if (i != s.size()) fail("unexpected text after the check");
+    return c;
+  }
+};
+
+const TableSpec* find_table(const std::vector<TableSpec>& tables, const std::string& id) {
+  for (const auto& t : tables)
+    if (t.id == id) return &t;
+  return nullptr;
+}
+
+ClaimSpec read_claim(const TomlReader& c, const std::vector<TableSpec>& tables, size_t index) {
+  ClaimSpec out;
+  out.loc = c.where();
+  out.id = c.str("id", "claim" + std::to_string(index));
+  out.text = c.str("claim");
+  out.artifact = c.str("artifact", "");
+  const auto checks = c.strings("holds_if");
+  std::vector<std::string> table_ids;
+  for (const auto& t : tables) table_ids.push_back(t.id);
+  for (size_t k = 0; k < checks.size(); ++k) {
+    const std::string where = fmt::format("{}: {}[{}]", c.where("holds_if").str(), c.dotted("holds_if"), k);
+    ClaimCheck check = CheckParser{checks[k], where}.parse();
+    std::vector<ClaimTerm> refs = check.lhs;
+    refs.insert(refs.end(), check.rhs.begin(), check.rhs.end());
+    if (check.op == "agrees") refs.push_back({ClaimTerm::kPaper, 0, 1, check.table, "", ""});
+    for (const auto& t : refs) {
+      if (t.kind == ClaimTerm::kNumber) continue;
+      check_ids(c, "holds_if", {t.table}, table_ids, "table");
+      const TableSpec& table = *find_table(tables, t.table);
+      if (t.kind == ClaimTerm::kPaper && !table.paper)
+        throw UserError(fmt::format("{}: table '{}' has no paper numbers", where, t.table));
+      if (check.op == "agrees") continue;
+      check_ids(c, "holds_if", {t.row}, ids_of(table.rows), "row");
+      check_ids(c, "holds_if", {t.col}, ids_of(table.cols), "column");
+    }
+    out.checks.push_back(std::move(check));
+  }
+  c.finish();
+  return out;
+}
+
+}  // namespace
+
+ClaimCheck parse_check(const std::string& text, const std::string& where) { return CheckParser{text, where}.parse(); }
+
+ReportSpec read_report(const TomlReader& rep, const Spec& spec) {
+  ReportSpec out;
+  std::set<std::string> ids;
+  size_t i = 0;
+  for (const auto& t : rep.array_of_tables("tables")) {
+    out.tables.push_back(read_table(t, spec, ++i));
+    if (!ids.insert(out.tables.back().id).second) t.fail("id", "another table has this id");
+  }
+  i = 0;
+  for (const auto& f : rep.array_of_tables("figures")) {
+    out.figures.push_back(read_figure(f, spec, ++i));
+    if (!ids.insert("figure:" + out.figures.back().id).second) f.fail("id", "another figure has this id");
+  }
+  i = 0;
+  for (const auto& c : rep.array_of_tables("claims")) out.claims.push_back(read_claim(c, out.tables, ++i));
+  rep.finish();
+  return out;
+}
+
+}  // namespace repro

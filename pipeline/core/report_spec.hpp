@@ -1,0 +1,99 @@
+// The [report] section of a spec: tables (ours beside the paper's numbers), figures and claims, and
+// the paper artifact each reproduces. Loading checks every reference, so a report that loads renders.
+#pragma once
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "error.hpp"
+
+namespace repro {
+
+class TomlReader;
+struct Spec;
+
+// Picks cells of the grid: pins some of the dimensions "train", "test", "model" to ids. Seeds are
+// always averaged over.
+struct Selector {
+  std::string id, label;
+  std::map<std::string, std::string> pins;
+};
+
+// A number the paper printed, or that it marked "fail" (accuracy below fail_below) or did not report.
+struct PaperValue {
+  enum Kind { kNumber, kFail, kMissing } kind = kMissing;
+  double value = 0;
+};
+
+struct PaperNumbers {
+  std::string source;  // e.g. "Table 1 of arXiv 2410.15678"
+  std::vector<std::string> rows, cols;        // selector ids of the table
+  std::vector<std::vector<PaperValue>> values;  // [row][col], in percent after `scale`
+  double tolerance = 5.0;   // |ours - paper| <= tolerance (points) counts as agreement
+  double fail_below = 5.0;  // a "fail" cell agrees when ours is below this (the paper's "< 5 %")
+};
+
+struct TableSpec {
+  std::string id, title, metric, artifact;
+  std::string row_dim, col_dim;  // "train" | "test" | "model", or "cells" when listed explicitly
+  std::vector<Selector> rows, cols;
+  std::map<std::string, std::string> fixed;  // pins shared by every cell
+  std::optional<PaperNumbers> paper;
+  Location loc;
+};
+
+// One operand of a claim check: a constant, our mean for a table cell, or the paper's number for it.
+struct ClaimTerm {
+  enum Kind { kNumber, kOurs, kPaper } kind = kNumber;
+  double number = 0, sign = 1;
+  std::string table, row, col;
+};
+
+// "lhs op rhs" with sums of terms on each side, or agrees(<table>): every compared cell within tolerance.
+struct ClaimCheck {
+  std::string text;
+  std::vector<ClaimTerm> lhs, rhs;
+  std::string op;  // < <= > >= or "agrees"
+  std::string table;  // for agrees
+};
+
+struct ClaimSpec {
+  std::string id, text, artifact;
+  std::vector<ClaimCheck> checks;  // verdict rule: all pass = holds, none = fails, else partial
+  Location loc;
+};
+
+struct FigureSpec {
+  std::string id, title, kind, artifact, caption;  // kind: matrix | sweep | phase | curve
+  std::map<std::string, std::string> pins;         // train/test/model
+  std::string metric = "query_accuracy";
+  // matrix: which saved probe matrix, of which example, layer and seed
+  std::string matrix = "mixing";  // mixing | info_flow
+  int64_t example = 0, layer = -1, seed = 0;  // layer -1 = the last
+  // sweep / phase: axes read from the results ("subset.<field>", "model.<config key>", "test.<param>",
+  // "train.<param>"); sweep draws one line per `series` value (model | architecture | train | test)
+  std::string x, y, series = "model";
+  std::string xlabel, ylabel;
+  bool logx = false;
+  Location loc;
+};
+
+struct ReportSpec {
+  std::vector<TableSpec> tables;
+  std::vector<FigureSpec> figures;
+  std::vector<ClaimSpec> claims;
+};
+
+inline const std::vector<std::string>& metric_names() {
+  static const std::vector<std::string> m = {"example_accuracy", "query_accuracy", "token_accuracy"};
+  return m;
+}
+
+// Reads [report] of `spec` (datasets, models and grid already loaded). Throws UserError with location.
+ReportSpec read_report(const TomlReader& report, const Spec& spec);
+
+// Parses one claim check (exposed for tests); `where` prefixes errors.
+ClaimCheck parse_check(const std::string& text, const std::string& where);
+
+}  // namespace repro

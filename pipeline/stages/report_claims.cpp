@@ -1,0 +1,100 @@
+#include "report_claims.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <optional>
+#include <sstream>
+
+#include "../core/spec.hpp"
+#include "report_tables.hpp"
+
+namespace repro {
+
+namespace {
+
+const TableSpec& table_named(const Spec& spec, const std::string& id) {
+  return *std::find_if(spec.report.tables.begin(), spec.report.tables.end(), [&](const TableSpec& t) { return t.id == id; });
+}
+
+size_t selector_index(const std::vector<Selector>& v, const std::string& id) {
+  return static_cast<size_t>(std::find_if(v.begin(), v.end(), [&](const Selector& s) { return s.id == id; }) - v.begin());
+}
+
+// A sum of terms; nullopt when a term has no number (cell not run, or the paper printed none).
+std::optional<double> value_of(const Spec& spec, const std::vector<Cell>& cells, const Results& res,
+                               const std::vector<ClaimTerm>& terms) {
+  double sum = 0;
+  for (const auto& t : terms) {
+    if (t.kind == ClaimTerm::kNumber) {
+      sum += t.sign * t.number;
+      continue;
+    }
+    const TableSpec& table = table_named(spec, t.table);
+    const TableCell c = table_cell(spec, cells, res, table, selector_index(table.rows, t.row),
+                                   selector_index(table.cols, t.col));
+    if (t.kind == ClaimTerm::kOurs) {
+      if (c.ours.n == 0) return std::nullopt;
+      sum += t.sign * c.ours.mean;
+    } else {
+      if (c.paper.kind != PaperValue::kNumber) return std::nullopt;
+      sum += t.sign * c.paper.value;
+    }
+  }
+  return sum;
+}
+
+CheckOutcome judge_check(const Spec& spec, const std::vector<Cell>& cells, const Results& res, const ClaimCheck& k) {
+  CheckOutcome out;
+  if (k.op == "agrees") {
+    const TableSpec& t = table_named(spec, k.table);
+    const TableVerdict v = table_verdict(spec, cells, res, t);
+    out.state = v.compared == 0 ? CheckOutcome::kNotRun : v.agree == v.compared ? CheckOutcome::kPass : CheckOutcome::kFail;
+    out.detail = fmt::format("`{}`: {} of {} compared cells within ±{}{}", k.text, v.agree, v.compared,
+                             t.paper->tolerance, v.not_run ? fmt::format(", {} not run", v.not_run) : "");
+    return out;
+  }
+  const auto l = value_of(spec, cells, res, k.lhs), r = value_of(spec, cells, res, k.rhs);
+  if (!l || !r) {
+    out.detail = fmt::format("`{}`: not run", k.text);
+    return out;
+  }
+  const bool pass = k.op == "<" ? *l < *r : k.op == "<=" ? *l <= *r : k.op == ">" ? *l > *r : *l >= *r;
+  out.state = pass ? CheckOutcome::kPass : CheckOutcome::kFail;
+  out.detail = fmt::format("`{}`: {:.1f} {} {:.1f}", k.text, *l, k.op, *r);
+  return out;
+}
+
+}  // namespace
+
+ClaimVerdict judge_claim(const Spec& spec, const std::vector<Cell>& cells, const Results& res, const ClaimSpec& c) {
+  ClaimVerdict v;
+  size_t pass = 0, fail = 0;
+  for (const auto& k : c.checks) {
+    v.checks.push_back(judge_check(spec, cells, res, k));
+    pass += v.checks.back().state == CheckOutcome::kPass;
+    fail += v.checks.back().state == CheckOutcome::kFail;
+  }
+  const size_t n = c.checks.size();
+  v.word = pass + fail == 0 ? "not run" : pass == n ? "holds" : fail == n ? "fails" : "partial";
+  return v;
+}
+
+std::string render_claims(const Spec& spec, const std::vector<Cell>& cells, const Results& res) {
+  if (spec.report.claims.empty()) return "";
+  std::ostringstream o;
+  o << "## Claims\n\nEach claim's verdict follows from its checks (written in the spec, evaluated on the numbers "
+       "above): all pass = **holds**, none passes = **fails**, otherwise **partial**; **not run** when no check "
+       "has its numbers.\n\n| claim | verdict | checks |\n|---|---|---|\n";
+  for (const auto& c : spec.report.claims) {
+    const ClaimVerdict v = judge_claim(spec, cells, res, c);
+    std::string details;
+    for (const auto& k : v.checks)
+      details += (details.empty() ? "" : "; ") + k.detail +
+                 (k.state == CheckOutcome::kPass ? " ✓" : k.state == CheckOutcome::kFail ? " ✗" : "");
+    o << "| " << c.text << " | **" << v.word << "** | " << details << " |\n";
+  }
+  return o.str() + "\n";
+}
+
+}  // namespace repro

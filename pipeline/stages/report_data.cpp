@@ -1,0 +1,78 @@
+#include "report_data.hpp"
+
+#include <cmath>
+
+#include "../core/spec.hpp"
+#include "results.hpp"
+
+namespace repro {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+Results load_results(const std::vector<Cell>& cells, const fs::path& dir) {
+  Results r;
+  r.dir = dir;
+  for (const auto& c : cells) {
+    if (auto j = read_result(dir, c.id, c.result_key)) r.by_cell[c.id] = *j;
+    else if (++r.missing; fs::exists(dir / (c.id + ".json"))) r.stale.insert(c.id);
+  }
+  return r;
+}
+
+Stat stat(const std::vector<double>& v) {
+  Stat s;
+  s.n = v.size();
+  if (v.empty()) return s;
+  for (double x : v) s.mean += x;
+  s.mean /= static_cast<double>(v.size());
+  if (v.size() > 1) {
+    for (double x : v) s.sd += (x - s.mean) * (x - s.mean);
+    s.sd = std::sqrt(s.sd / static_cast<double>(v.size() - 1));
+  }
+  return s;
+}
+
+std::map<std::string, std::string> complete_pins(const Spec& spec, std::map<std::string, std::string> pins) {
+  for (const char* dim : {"train", "test", "model"})
+    if (!pins.count(dim) && grid_ids(spec, dim).size() == 1) pins[dim] = grid_ids(spec, dim).front();
+  return pins;
+}
+
+std::vector<const Cell*> cells_at(const std::vector<Cell>& cells, const std::map<std::string, std::string>& pins) {
+  std::vector<const Cell*> out;
+  for (const auto& c : cells)
+    if ((!pins.count("train") || c.train_dataset == pins.at("train")) && (!pins.count("model") || c.model == pins.at("model")))
+      out.push_back(&c);
+  return out;
+}
+
+std::optional<double> metric_of(const json& result, const std::string& test, const std::string& metric,
+                                const std::string& subset) {
+  const auto& tests = result["tests"];
+  if (!tests.contains(test)) return std::nullopt;
+  const json& all = tests[test];
+  if (!subset.empty() && (!all.contains("subsets") || !all["subsets"].contains(subset))) return std::nullopt;
+  const json& t = subset.empty() ? all : all["subsets"][subset];
+  if (!t.is_object() || !t.contains(metric)) return std::nullopt;
+  return t[metric].get<double>();
+}
+
+Stat ours_at(const Spec& spec, const std::vector<Cell>& cells, const Results& res,
+             const std::map<std::string, std::string>& pins0, const std::string& metric) {
+  const auto pins = complete_pins(spec, pins0);
+  std::vector<double> vals;
+  for (const Cell* c : cells_at(cells, pins)) {
+    auto it = res.by_cell.find(c->id);
+    if (it == res.by_cell.end()) continue;
+    if (auto v = metric_of(it->second, pins.at("test"), metric)) vals.push_back(100 * *v);
+  }
+  return stat(vals);
+}
+
+std::string metric_title(const std::string& m) {
+  return m == "example_accuracy" ? "example accuracy (all answer tokens of an example right)"
+         : m == "query_accuracy" ? "query accuracy (all tokens of a query right; mean over subsets)"
+                                 : "token accuracy (answer tokens right)";
+}
+
+}  // namespace repro

@@ -1,0 +1,276 @@
+#include "report_figures.hpp"
+
+#include <fmt/format.h>
+#include <repro/sdk.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "../core/spec.hpp"
+#include "results.hpp"
+
+namespace repro {
+using json = nlohmann::json;
+
+namespace {
+
+std::string label_of(const Spec& spec, const std::string& dim, const std::string& id) {
+  return dim == "model" ? spec.models.at(id).label : spec.datasets.at(id).label;
+}
+
+// A field of a subset name made of <letters><number> parts joined by '-' (the mqar task's "L64-n4").
+std::optional<double> subset_field(const std::string& subset, const std::string& field) {
+  size_t b = 0;
+  while (b <= subset.size()) {
+    const size_t e = std::min(subset.find('-', b), subset.size());
+    const std::string part = subset.substr(b, e - b);
+    const size_t digits = part.find_first_of("0123456789.");
+    if (digits != std::string::npos && part.substr(0, digits) == field) return std::stod(part.substr(digits));
+    b = e + 1;
+  }
+  return std::nullopt;
+}
+
+std::optional<double> numeric(const sdk::Params& p, const std::string& key) {
+  auto it = p.values().find(key);
+  if (it == p.values().end()) return std::nullopt;
+  if (auto* i = std::get_if<int64_t>(&it->second)) return static_cast<double>(*i);
+  if (auto* d = std::get_if<double>(&it->second)) return *d;
+  if (auto* b = std::get_if<bool>(&it->second)) return *b ? 1.0 : 0.0;
+  return std::nullopt;
+}
+
+// The value of an axis at (cell, test, subset): nullopt when it has none there.
+std::optional<double> axis_value(const Spec& spec, const std::string& axis, const Cell& c, const std::string& test,
+                                 const std::string& subset) {
+  const size_t dot = axis.find('.');
+  const std::string head = axis.substr(0, dot), key = axis.substr(dot + 1);
+  if (head == "subset") return subset_field(subset, key);
+  if (head == "model") return numeric(spec.models.at(c.model).config, key);
+  return numeric(spec.datasets.at(head == "test" ? test : c.train_dataset).params, key);
+}
+
+std::string series_of(const Spec& spec, const FigureSpec& f, const Cell& c, const std::string& test) {
+  if (f.series == "architecture") return spec.models.at(c.model).architecture;
+  if (f.series == "model") return spec.models.at(c.model).label;
+  return label_of(spec, f.series, f.series == "train" ? c.train_dataset : test);
+}
+
+std::string axis_title(const std::string& axis, const std::string& given) {
+  return given.empty() ? axis : given;
+}
+
+// --- matrices
+
+struct Markers {
+  std::vector<double> red, yellow;
+};
+
+// Red: the edges of each run of key/value positions; yellow: the column the query rows put the most
+// weight on (the diagonal left out: every position weighs itself).
+Markers markers(const torch::Tensor& m, const torch::Tensor& role) {
+  Markers k;
+  const int64_t L = m.size(0);
+  auto r = role.defined() ? role.to(torch::kInt64) : torch::zeros({L}, torch::kInt64);
+  auto kv = [&](int64_t i) { return r[i].item<int64_t>() == sdk::kKey || r[i].item<int64_t>() == sdk::kValue; };
+  for (int64_t i = 0; i < L; ++i) {
+    if (kv(i) && (i == 0 || !kv(i - 1))) k.red.push_back(i - 0.5);
+    if (kv(i) && (i == L - 1 || !kv(i + 1))) k.red.push_back(i + 0.5);
+  }
+  auto rows = (r == sdk::kQuery);
+  if (rows.sum().item<int64_t>() == 0) rows = torch::ones({L}, torch::kBool);
+  auto off_diag = m.clone();
+  off_diag.fill_diagonal_(0);
+  auto mass = (off_diag * rows.to(m.dtype()).unsqueeze(1)).sum(0);
+  k.yellow.push_back(static_cast<double>(mass.argmax().item<int64_t>()));
+  return k;
+}
+
+ReportFigure matrix_figure(const Spec& spec, const std::vector<Cell>& cells, const Results& res, const FigureSpec& f,
+                           const std::string& name) {
+  ReportFigure out{f.title, std::nullopt, ""};
+  const Cell* cell = nullptr;
+  for (const Cell* c : cells_at(cells, f.pins))
+    if (c->seed == f.seed) cell = c;
+  auto it = cell ? res.by_cell.find(cell->id) : res.by_cell.end();
+  if (it == res.by_cell.end()) {
+    out.note = "Not run: no result for this cell yet.";
+    return out;
+  }
+  const auto tensors = read_probe_tensors(res.dir, it->second);
+  const std::string test = f.pins.at("test"), prefix = test + "." + f.matrix + ".layer";
+  int64_t layer = f.layer;
+  if (tensors && layer < 0)
+    for (const auto& [k, _] : *tensors)
+      if (k.rfind(prefix, 0) == 0) layer = std::max<int64_t>(layer, std::stoll(k.substr(prefix.size())));
+  if (!tensors || !tensors->count(prefix + std::to_string(layer)) || !tensors->count(test + ".example")) {
+    out.note = "Not run: the result has no saved " + f.matrix + " matrix for this layer (the probe saves what [probe] asks for).";
+    return out;
+  }
+  const auto examples = tensors->at(test + ".example");
+  const auto row = (examples == f.example).nonzero();
+  if (row.size(0) == 0) {
+    out.note = fmt::format("Not run: example {} was not probed.", f.example);
+    return out;
+  }
+  const int64_t e = row[0][0].item<int64_t>();
+  auto m = tensors->at(prefix + std::to_string(layer))[e].to(torch::kDouble);
+  auto meta = [&](const std::string& n) {
+    auto k = tensors->find(test + ".meta." + n);
+    return k == tensors->end() ? torch::Tensor() : k->second[e];
+  };
+  if (auto len = meta("length"); len.defined()) {
+    const int64_t L = len.item<int64_t>();
+    m = m.narrow(0, 0, L).narrow(1, 0, L);
+  }
+  const int64_t L = m.size(0);
+  auto role = meta("role");
+  if (role.defined()) role = role.narrow(0, 0, L);
+  const Markers mk = markers(m, role);
+  Heatmap h;
+  h.title = fmt::format("{}: layer {}, {} (trained on {}), example {}", spec.models.at(f.pins.at("model")).label,
+                        layer + 1, label_of(spec, "test", test), label_of(spec, "train", f.pins.at("train")), f.example);
+  if (f.title != f.id) h.title = f.title;
+  h.xlabel = axis_title("position j (source)", f.xlabel);
+  h.ylabel = axis_title("position i (output)", f.ylabel);
+  h.cblabel = f.matrix == "mixing" ? "weight" : "|S|";
+  h.matrix_orientation = true;
+  h.red_cols = mk.red;
+  h.yellow_cols = mk.yellow;
+  auto acc = m.accessor<double, 2>();
+  std::vector<double> lower;
+  for (int64_t i = 0; i < L; ++i) {
+    h.values.emplace_back(L);
+    for (int64_t j = 0; j < L; ++j) {
+      h.values[i][j] = j <= i ? acc[i][j] : NAN;
+      if (j <= i) lower.push_back(std::fabs(acc[i][j]));
+    }
+  }
+  std::sort(lower.begin(), lower.end());
+  h.cbmax = lower.empty() ? 0 : lower[static_cast<size_t>(0.99 * static_cast<double>(lower.size() - 1))];
+  out.figure = heatmap_figure(name, h);
+  out.note = fmt::format(
+      "{} of layer {} (1-based) for test example {} of seed {}{}; lighter = larger. Red dashed lines: edges of the "
+      "key-value positions; yellow dashed line: the position the query rows weigh most (diagonal excluded). Colour "
+      "scale clipped at the 99th percentile of the lower triangle.",
+      f.matrix == "mixing" ? "Mixing matrix (for SSMs the attention-like matrix of Eq. 5, mean |α| over channels; for "
+                             "attention the weights averaged over heads)"
+                           : "Information-flow matrix S = Mask∘CᵀB (mean |S| over channels)",
+      layer + 1, f.example, f.seed, f.caption.empty() ? "" : ". " + f.caption);
+  return out;
+}
+
+// --- sweeps and phase diagrams
+
+ReportFigure sweep_figure(const Spec& spec, const std::vector<Cell>& cells, const Results& res, const FigureSpec& f,
+                          const std::string& name) {
+  ReportFigure out{f.title, std::nullopt, f.caption};
+  const auto pts = sweep_points(spec, cells, res, f);
+  if (pts.empty()) {
+    out.note = "Not run: no result has values along these axes yet.";
+    return out;
+  }
+  if (f.kind == "sweep") {
+    LinePlot p;
+    p.title = f.title;
+    p.xlabel = axis_title(f.x, f.xlabel);
+    p.ylabel = axis_title(metric_title(f.metric) + ", %", f.ylabel);
+    p.logx = f.logx;
+    for (const auto& pt : pts) {
+      if (p.series.empty() || p.series.back().name != pt.series) p.series.push_back({pt.series, {}});
+      p.series.back().points.emplace_back(pt.x, 100 * pt.value);
+    }
+    out.figure = line_figure(name, p);
+    return out;
+  }
+  std::set<double> xs, ys;
+  for (const auto& pt : pts) {
+    xs.insert(pt.x);
+    ys.insert(pt.y);
+  }
+  const std::vector<double> xv(xs.begin(), xs.end()), yv(ys.begin(), ys.end());
+  Heatmap h;
+  h.title = f.title;
+  h.xlabel = axis_title(f.x, f.xlabel);
+  h.ylabel = axis_title(f.y, f.ylabel);
+  h.cblabel = "accuracy";
+  h.labels = true;
+  h.cbmax = 1;
+  h.values.assign(yv.size(), std::vector<double>(xv.size(), NAN));
+  for (const auto& pt : pts)
+    h.values[std::find(yv.begin(), yv.end(), pt.y) - yv.begin()][std::find(xv.begin(), xv.end(), pt.x) - xv.begin()] =
+        pt.value;
+  for (double x : xv) h.xtics.push_back(fmt::format("{:g}", x));
+  for (double y : yv) h.ytics.push_back(fmt::format("{:g}", y));
+  out.figure = heatmap_figure(name, h);
+  return out;
+}
+
+ReportFigure loss_figure(const Spec& spec, const std::vector<Cell>& cells, const Results& res) {
+  LinePlot p;
+  p.title = "Training loss (" + spec.name + ")";
+  p.xlabel = "optimizer step";
+  p.ylabel = "cross-entropy (loss mask)";
+  p.logy = true;
+  p.points = false;
+  for (const auto& c : cells) {
+    auto it = res.by_cell.find(c.id);
+    if (it == res.by_cell.end() || !it->second.contains("curve")) continue;
+    CurveSeries s{c.id, {}};
+    for (const auto& pt : it->second["curve"])
+      if (pt.contains("train_loss")) s.points.emplace_back(pt["step"].get<double>(), pt["train_loss"].get<double>());
+    if (!s.points.empty()) p.series.push_back(s);
+  }
+  ReportFigure out{"Training loss per cell", std::nullopt, ""};
+  if (!p.series.empty()) out.figure = line_figure(spec.name + "-training-loss", p);
+  return out;
+}
+
+}  // namespace
+
+std::vector<SweepPoint> sweep_points(const Spec& spec, const std::vector<Cell>& cells, const Results& res,
+                                     const FigureSpec& f) {
+  std::map<std::tuple<std::string, double, double>, std::vector<double>> acc;
+  const bool by_subset = f.x.rfind("subset.", 0) == 0 || f.y.rfind("subset.", 0) == 0;
+  for (const Cell* c : cells_at(cells, f.pins)) {
+    auto it = res.by_cell.find(c->id);
+    if (it == res.by_cell.end()) continue;
+    for (const auto& test : spec.grid.test) {
+      if (f.pins.count("test") && f.pins.at("test") != test) continue;
+      std::vector<std::string> subsets{""};
+      const json& tests = it->second["tests"];
+      if (by_subset && tests.contains(test) && tests[test].contains("subsets")) {
+        subsets.clear();
+        for (const auto& [s, _] : tests[test]["subsets"].items()) subsets.push_back(s);
+      }
+      for (const auto& s : subsets) {
+        auto x = axis_value(spec, f.x, *c, test, s);
+        auto y = f.y.empty() ? std::optional<double>(0) : axis_value(spec, f.y, *c, test, s);
+        auto v = metric_of(it->second, test, f.metric, s);
+        if (x && y && v) acc[{series_of(spec, f, *c, test), *x, *y}].push_back(*v);
+      }
+    }
+  }
+  std::vector<SweepPoint> out;
+  for (const auto& [k, v] : acc) out.push_back({std::get<0>(k), std::get<1>(k), std::get<2>(k), stat(v).mean});
+  return out;
+}
+
+std::vector<ReportFigure> report_figures(const Spec& spec, const std::vector<Cell>& cells, const Results& res) {
+  std::vector<ReportFigure> out;
+  for (const auto& f : spec.report.figures) {
+    const std::string name = spec.name + "-" + f.id;
+    if (f.kind == "matrix") out.push_back(matrix_figure(spec, cells, res, f, name));
+    else if (f.kind == "curve") out.push_back(loss_figure(spec, cells, res));
+    else out.push_back(sweep_figure(spec, cells, res, f, name));
+  }
+  // Every report shows how training went, whether or not the spec asks for figures.
+  if (std::none_of(spec.report.figures.begin(), spec.report.figures.end(), [](const FigureSpec& f) { return f.kind == "curve"; }))
+    if (auto loss = loss_figure(spec, cells, res); loss.figure) out.push_back(loss);
+  return out;
+}
+
+}  // namespace repro

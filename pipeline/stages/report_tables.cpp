@@ -1,0 +1,104 @@
+#include "report_tables.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "../core/spec.hpp"
+
+namespace repro {
+
+namespace {
+
+size_t index_of(const std::vector<std::string>& v, const std::string& id) {
+  return static_cast<size_t>(std::find(v.begin(), v.end(), id) - v.begin());
+}
+
+std::string ours_text(const Stat& s) {
+  if (s.n == 0) return "not run";
+  return s.n > 1 ? fmt::format("{:.1f} ± {:.1f} ({})", s.mean, s.sd, s.n) : fmt::format("{:.1f}", s.mean);
+}
+
+}  // namespace
+
+TableCell table_cell(const Spec& spec, const std::vector<Cell>& cells, const Results& res, const TableSpec& t,
+                     size_t row, size_t col) {
+  std::map<std::string, std::string> pins = t.fixed;
+  for (const auto& [d, id] : t.rows[row].pins) pins[d] = id;
+  for (const auto& [d, id] : t.cols[col].pins) pins[d] = id;
+  TableCell c;
+  c.ours = ours_at(spec, cells, res, pins, t.metric);
+  if (t.paper) {
+    const size_t r = index_of(t.paper->rows, t.rows[row].id), k = index_of(t.paper->cols, t.cols[col].id);
+    if (r < t.paper->rows.size() && k < t.paper->cols.size()) c.paper = t.paper->values[r][k];
+  }
+  return c;
+}
+
+std::optional<bool> agrees(const TableCell& c, const PaperNumbers& p) {
+  if (c.ours.n == 0 || c.paper.kind == PaperValue::kMissing) return std::nullopt;
+  if (c.paper.kind == PaperValue::kFail) return c.ours.mean < p.fail_below;
+  return std::fabs(c.ours.mean - c.paper.value) <= p.tolerance;
+}
+
+TableVerdict table_verdict(const Spec& spec, const std::vector<Cell>& cells, const Results& res, const TableSpec& t) {
+  TableVerdict v;
+  if (!t.paper) return v;
+  for (size_t r = 0; r < t.rows.size(); ++r)
+    for (size_t c = 0; c < t.cols.size(); ++c) {
+      const TableCell cell = table_cell(spec, cells, res, t, r, c);
+      if (cell.paper.kind == PaperValue::kMissing) continue;
+      if (auto a = agrees(cell, *t.paper)) {
+        ++v.compared;
+        v.agree += *a;
+      } else {
+        ++v.not_run;
+      }
+    }
+  v.word = v.compared == 0 ? "not run" : v.agree == v.compared ? "agrees" : v.agree == 0 ? "disagrees" : "partly agrees";
+  return v;
+}
+
+std::string render_table(const Spec& spec, const std::vector<Cell>& cells, const Results& res, const TableSpec& t) {
+  std::ostringstream o;
+  o << "### " << t.title << "\n\n";
+  o << "Metric: " << metric_title(t.metric) << ", in %, ours = mean ± sample std over seeds (n seeds in brackets when > 1).";
+  for (const auto& [dim, id] : t.fixed)
+    o << " " << dim << " = " << (dim == "model" ? spec.models.at(id).label : spec.datasets.at(id).label) << ".";
+  if (t.paper)
+    o << " Paper: the number the paper prints (" << t.paper->source << "; \"fail\" = the paper marks it failed, < "
+      << t.paper->fail_below << "); Δ = ours − paper.";
+  o << "\n\n";
+  const std::string corner = t.row_dim == "cells" ? "" : t.row_dim + " ↓ / " + (t.col_dim == "cells" ? "" : t.col_dim + " →");
+  o << "| " << corner << " |";
+  for (const auto& c : t.cols) o << " " << c.label << " |";
+  o << "\n|---|";
+  for (size_t i = 0; i < t.cols.size(); ++i) o << "---|";
+  o << "\n";
+  for (size_t r = 0; r < t.rows.size(); ++r) {
+    o << "| " << t.rows[r].label << " |";
+    for (size_t c = 0; c < t.cols.size(); ++c) {
+      const TableCell cell = table_cell(spec, cells, res, t, r, c);
+      std::string text = "ours " + ours_text(cell.ours);
+      if (cell.paper.kind == PaperValue::kNumber) {
+        text += fmt::format(" · paper {:.2f}", cell.paper.value);
+        if (cell.ours.n) text += fmt::format(" · Δ {:+.1f}", cell.ours.mean - cell.paper.value);
+      } else if (cell.paper.kind == PaperValue::kFail) {
+        text += fmt::format(" · paper fail (< {})", t.paper->fail_below);
+      }
+      if (!t.paper) text = ours_text(cell.ours);
+      o << " " << text << " |";
+    }
+    o << "\n";
+  }
+  if (t.paper) {
+    const TableVerdict v = table_verdict(spec, cells, res, t);
+    o << fmt::format("\n**Verdict: {}** — {} of {} compared cells within ±{} points of the paper{}.\n", v.word, v.agree,
+                     v.compared, t.paper->tolerance, v.not_run ? fmt::format("; {} cells not run", v.not_run) : "");
+  }
+  return o.str();
+}
+
+}  // namespace repro

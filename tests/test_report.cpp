@@ -1,0 +1,283 @@
+// Reports: the [report] schema (tables with paper numbers, claims, figures), verdicts computed from
+// result files, the information-flow matrix, figure scripts. Results here are written by the test
+// into a scratch directory; nothing is trained.
+#include <cmath>
+#include <fstream>
+
+#include "core/fs.hpp"
+#include "core/plan.hpp"
+#include "core/spec.hpp"
+#include "stages/figures.hpp"
+#include "stages/index.hpp"
+#include "stages/info_flow.hpp"
+#include "stages/report.hpp"
+#include "stages/report_claims.hpp"
+#include "stages/report_figures.hpp"
+#include "stages/report_tables.hpp"
+#include "stages/results.hpp"
+#include "support.hpp"
+
+using namespace repro;
+using json = nlohmann::json;
+
+namespace {
+
+const char* kSpec = R"SPEC([experiment]
+name = "rep"
+
+[datasets.std]
+task = "mqar"
+train_examples = 16
+test_examples = 8
+params = { vocab_size = 64, seq_len = 32, num_kv_pairs = [2, 4] }
+
+[datasets.last]
+task = "mqar"
+train_examples = 16
+test_examples = 8
+params = { vocab_size = 64, seq_len = 32, num_kv_pairs = [2, 4], position = "last" }
+
+[models.tf]
+architecture = "transformer"
+config = { d_model = 16, n_layers = 1, n_heads = 2 }
+
+[grid]
+train = ["std", "last"]
+test = ["std", "last"]
+models = ["tf"]
+seeds = [0, 1]
+
+[probe]
+examples = [0]
+matrices = ["mixing"]
+
+[[report.tables]]
+id = "t1"
+artifact = "lps:table1"
+metric = "query_accuracy"
+rows = "test"
+cols = "train"
+paper = { source = "made up", values = [[99.0, 80.0], ["fail", "-"]] }
+
+[[report.tables]]
+id = "t3"
+metric = "query_accuracy"
+rows = "model"
+cols = [{ id = "std-last", label = "Std-Last", train = "std", test = "last" },
+        { id = "last-last", train = "last", test = "last" }]
+paper = { source = "made up", values = [[10.0, 90.0]] }
+
+[[report.figures]]
+id = "sweep"
+kind = "sweep"
+x = "subset.n"
+series = "train"
+test = "std"
+
+[[report.claims]]
+id = "shortcut"
+claim = "training on std fails on last"
+artifact = "lps:table1"
+holds_if = ["t1[last, std] < 50", "t1[std, std] - t1[last, std] >= 40"]
+
+[[report.claims]]
+claim = "agrees with the paper"
+holds_if = ["agrees(t1)"]
+)SPEC";
+
+struct Fixture {
+  test::TempDir dir;
+  Spec spec;
+  std::vector<Cell> cells;
+  explicit Fixture(const std::string& text = kSpec) {
+    spec = load_spec(dir.write("rep.toml", text).string(), test::plugins());
+    cells = plan_cells(spec, test::plugins());
+  }
+  std::filesystem::path results() const { return dir.path() / "results"; }
+  // A result for (train, seed) with query accuracy `acc[test]` and per-subset values.
+  void result(const std::string& train, int64_t seed, std::map<std::string, double> acc) const {
+    for (const auto& c : cells) {
+      if (c.train_dataset != train || c.seed != seed) continue;
+      json tests = json::object();
+      for (const auto& [test, a] : acc)
+        tests[test] = {{"query_accuracy", a},
+                       {"example_accuracy", a},
+                       {"subsets", {{"L32-n2", {{"query_accuracy", std::min(1.0, a + 0.1)}}},
+                                    {"L32-n4", {{"query_accuracy", a - 0.1}}}}}};
+      write_result(results(), c.id, {{"result_key", c.result_key}, {"model", c.model}, {"tests", tests}});
+    }
+  }
+};
+
+std::string load_error(const std::string& text) {
+  test::TempDir dir;
+  try {
+    load_spec(dir.write("s.toml", text).string(), test::plugins());
+  } catch (const UserError& e) {
+    std::string m = e.what();
+    EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+    return m.substr(m.find("s.toml"));
+  }
+  ADD_FAILURE() << "loaded without error";
+  return "";
+}
+
+std::string with(std::string s, const std::string& from, const std::string& to) {
+  const auto i = s.find(from);
+  EXPECT_NE(i, std::string::npos) << from;
+  return s.replace(i, from.size(), to);
+}
+
+}  // namespace
+
+TEST(ReportSpec, LoadsTablesClaimsFigures) {
+  Fixture f;
+  const auto& r = f.spec.report;
+  ASSERT_EQ(r.tables.size(), 2u);
+  EXPECT_EQ(r.tables[0].rows.size(), 2u);
+  EXPECT_EQ(r.tables[0].paper->values[1][0].kind, PaperValue::kFail);
+  EXPECT_EQ(r.tables[0].paper->values[1][1].kind, PaperValue::kMissing);
+  EXPECT_EQ(r.tables[1].col_dim, "cells");
+  EXPECT_EQ(r.tables[1].cols[0].pins.at("test"), "last");
+  ASSERT_EQ(r.claims.size(), 2u);
+  EXPECT_EQ(r.claims[0].checks[1].lhs.size(), 2u);
+  EXPECT_EQ(r.claims[0].checks[1].lhs[1].sign, -1);
+  EXPECT_EQ(r.figures[0].x, "subset.n");
+}
+
+TEST(ReportSpec, BadInputIsOneLineWithLocation) {
+  EXPECT_NE(load_error(with(kSpec, "\"t1[last, std] < 50\"", "\"t1[last, std] << 50\"")).find("expected a name"),
+            std::string::npos);
+  EXPECT_NE(load_error(with(kSpec, "\"t1[last, std] < 50\"", "\"t2[last, std] < 50\"")).find("no table named 't2'"),
+            std::string::npos);
+  EXPECT_NE(load_error(with(kSpec, "\"t1[last, std] < 50\"", "\"t1[lst, std] < 50\"")).find("did you mean 'last'"),
+            std::string::npos);
+  EXPECT_NE(load_error(with(kSpec, "[\"fail\", \"-\"]", "[\"failed\", \"-\"]")).find("report.tables[0].paper.values"),
+            std::string::npos);
+  EXPECT_NE(load_error(with(kSpec, ", test = \"last\" },", " },")).find("neither rows nor cols"), std::string::npos);
+  const std::string m = load_error(with(kSpec, "x = \"subset.n\"", "x = \"n\""));
+  EXPECT_EQ(m.rfind("s.toml:", 0), 0u) << m;
+  EXPECT_NE(m.find("report.figures[0].x"), std::string::npos) << m;
+  EXPECT_NE(load_error(std::string(kSpec) + "[[report.figures]]\nkind = \"matrix\"\nexample = 3\ntrain = \"std\"\ntest = \"std\"\n")
+                .find("not in [probe] examples"),
+            std::string::npos);
+}
+
+TEST(ReportTables, OursPaperDeltaAndNotRun) {
+  Fixture f;
+  f.result("std", 0, {{"std", 0.98}, {"last", 0.10}});
+  f.result("std", 1, {{"std", 1.00}, {"last", 0.20}});
+  const Results res = load_results(f.cells, f.results());
+  const auto& t1 = f.spec.report.tables[0];
+  const TableCell c = table_cell(f.spec, f.cells, res, t1, 0, 0);  // test std, train std
+  EXPECT_EQ(c.ours.n, 2u);
+  EXPECT_NEAR(c.ours.mean, 99.0, 1e-9);
+  EXPECT_NEAR(c.ours.sd, std::sqrt(2.0), 1e-9);
+  const std::string md = render_table(f.spec, f.cells, res, t1);
+  EXPECT_NE(md.find("ours 99.0 ± 1.4 (2) · paper 99.00 · Δ +0.0"), std::string::npos) << md;
+  EXPECT_NE(md.find("ours not run · paper 80.00"), std::string::npos) << md;  // train last: no result
+  EXPECT_NE(md.find("ours 15.0 ± 7.1 (2) · paper fail (< 5)"), std::string::npos) << md;
+  const TableVerdict v = table_verdict(f.spec, f.cells, res, t1);
+  EXPECT_EQ(v.compared, 2u);  // 99 vs 99 agrees; 15 vs "fail" does not
+  EXPECT_EQ(v.agree, 1u);
+  EXPECT_EQ(v.not_run, 1u);
+  EXPECT_EQ(v.word, "partly agrees");
+}
+
+TEST(ReportClaims, VerdictFollowsTheRule) {
+  Fixture f;
+  const auto& claims = f.spec.report.claims;
+  EXPECT_EQ(judge_claim(f.spec, f.cells, load_results(f.cells, f.results()), claims[0]).word, "not run");
+  f.result("std", 0, {{"std", 0.99}, {"last", 0.10}});
+  EXPECT_EQ(judge_claim(f.spec, f.cells, load_results(f.cells, f.results()), claims[0]).word, "holds");
+  f.result("std", 0, {{"std", 0.80}, {"last", 0.55}});  // 55 < 50 and 25 >= 40 both fail
+  EXPECT_EQ(judge_claim(f.spec, f.cells, load_results(f.cells, f.results()), claims[0]).word, "fails");
+  f.result("std", 0, {{"std", 0.70}, {"last", 0.40}});  // 40 < 50 passes, 30 >= 40 fails
+  const auto v = judge_claim(f.spec, f.cells, load_results(f.cells, f.results()), claims[0]);
+  EXPECT_EQ(v.word, "partial");
+  EXPECT_NE(v.checks[1].detail.find("30.0 >= 40.0"), std::string::npos) << v.checks[1].detail;
+  EXPECT_EQ(judge_claim(f.spec, f.cells, load_results(f.cells, f.results()), claims[1]).word, "fails");
+}
+
+TEST(ReportFigures, SweepAveragesSeedsPerSubsetField) {
+  Fixture f;
+  f.result("std", 0, {{"std", 0.8}});
+  f.result("std", 1, {{"std", 0.6}});
+  const auto pts = sweep_points(f.spec, f.cells, load_results(f.cells, f.results()), f.spec.report.figures[0]);
+  ASSERT_EQ(pts.size(), 2u);  // one series (train std) x two pair counts; train last has no result
+  EXPECT_EQ(pts[0].x, 2);
+  EXPECT_NEAR(pts[0].value, 0.8, 1e-9);  // (0.9 + 0.7) / 2
+  EXPECT_EQ(pts[1].x, 4);
+  EXPECT_NEAR(pts[1].value, 0.6, 1e-9);
+}
+
+TEST(ReportFigures, HeatmapScriptMarksPositionsAndDraws) {
+  Heatmap h;
+  h.values = {{1, NAN}, {0.5, 0.5}};
+  h.red_cols = {-0.5, 1.5};
+  h.yellow_cols = {0};
+  h.matrix_orientation = true;
+  const auto fig = heatmap_figure("unit-heatmap", h);
+  EXPECT_NE(fig.script.find("lc rgb 'red'"), std::string::npos);
+  EXPECT_NE(fig.script.find("lc rgb '#ffd700'"), std::string::npos);
+  EXPECT_NE(fig.script.find("set yrange [1.5:-0.5]"), std::string::npos);  // row 0 on top
+  EXPECT_EQ(fig.hash(), heatmap_figure("unit-heatmap", h).hash());
+  h.values[1][1] = 0.6;
+  EXPECT_NE(fig.hash(), heatmap_figure("unit-heatmap", h).hash());
+  if (!gnuplot_available()) GTEST_SKIP() << "gnuplot not installed";
+  test::TempDir dir;
+  ASSERT_TRUE(draw(fig, dir.path()));
+  EXPECT_GT(std::filesystem::file_size(dir.path() / "unit-heatmap.png"), 1000u);
+  EXPECT_GT(std::filesystem::file_size(dir.path() / "unit-heatmap.pdf"), 1000u);
+}
+
+// S[i, j] = C_i (prod_{k=j+1..i} exp(delta_k A)) B_j, by the definition, against the vectorised version.
+TEST(InfoFlow, MatchesTheDefinition) {
+  torch::manual_seed(0);
+  const int64_t B = 2, L = 5, D = 3, N = 4;
+  std::map<std::string, torch::Tensor> layer = {{"ssm.delta", torch::rand({B, L, D}) * 0.5},
+                                                {"ssm.A", -torch::rand({D, N}) - 0.1},
+                                                {"ssm.B", torch::randn({B, L, N})},
+                                                {"ssm.C", torch::randn({B, L, N})}};
+  const auto S = info_flow_matrix(layer);
+  auto dl = layer["ssm.delta"].to(torch::kDouble), A = layer["ssm.A"].to(torch::kDouble);
+  auto Bm = layer["ssm.B"].to(torch::kDouble), Cm = layer["ssm.C"].to(torch::kDouble);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t i = 0; i < L; ++i)
+      for (int64_t j = 0; j < L; ++j) {
+        double mean = 0;
+        for (int64_t d = 0; d < D && j <= i; ++d) {
+          double s = 0;
+          for (int64_t n = 0; n < N; ++n) {
+            double decay = 0;
+            for (int64_t k = j + 1; k <= i; ++k) decay += dl[b][k][d].item<double>() * A[d][n].item<double>();
+            s += Cm[b][i][n].item<double>() * std::exp(decay) * Bm[b][j][n].item<double>();
+          }
+          mean += std::fabs(s) / D;
+        }
+        EXPECT_NEAR(S[b][i][j].item<double>(), mean, 1e-9) << b << " " << i << " " << j;
+      }
+  layer.erase("ssm.C");
+  EXPECT_THROW(info_flow_matrix(layer), StageError);
+}
+
+TEST(ReportIndex, UnknownArtifactIsAnError) {
+  Fixture f(with(kSpec, "artifact = \"lps:table1\"\nmetric", "artifact = \"lps:tabel1\"\nmetric"));
+  const auto list = f.dir.write("artifacts.toml", "[[artifact]]\nid = \"lps:table1\"\npaper = \"P\"\ntitle = \"T1\"\n");
+  EXPECT_THROW(render_index(list, {{f.spec, f.cells, f.results()}}, f.dir.path()), UserError);
+  Fixture g;
+  g.result("std", 0, {{"std", 0.99}, {"last", 0.10}});
+  const auto md = read_file(render_index(list, {{g.spec, g.cells, g.results()}}, g.dir.path()));
+  EXPECT_NE(md.find("| P | T1 | [rep](rep.md) | table"), std::string::npos) << md;
+  EXPECT_NE(md.find("claim \"training on std fails on last\" | holds |"), std::string::npos) << md;
+}
+
+// A report of a spec with no results says "not run" everywhere and still renders.
+TEST(Report, NotRunCellsRender) {
+  Fixture f;
+  const auto md = read_file(render_report(f.spec, f.cells, {f.results(), f.dir.path() / "reports", false}));
+  EXPECT_NE(md.find("0 of 4 cells have results, 4 not run"), std::string::npos);
+  EXPECT_NE(md.find("**Verdict: not run**"), std::string::npos);
+  EXPECT_NE(md.find("| training on std fails on last | **not run** |"), std::string::npos) << md;
+  EXPECT_NE(md.find("Not run: no result has values along these axes yet."), std::string::npos);
+}
