@@ -94,8 +94,10 @@ TEST(CompositeFunction, HeldOutPairIsNeverTrainedAndHasTwoGroundTruths) {
 }
 
 TEST(CompositeFunction, TrainAndValidNeverShareASequence) {
-  // Length 3 leaves only the key and the pair: ~70 keys x 15 pairs, so independent draws would collide.
-  const Over tiny = {{"seq_len", int64_t{3}}};
+  // Length 4 leaves the key, its position (2) and one filler token: ~11k sequences per pair, so independent
+  // draws of 60 training and 3 validation rows per pair would collide now and then. (Length 3, ~70 sequences
+  // per pair, can leave no sequence at all in the validation hash bucket.)
+  const Over tiny = {{"seq_len", int64_t{4}}};
   auto train = test::input_rows(gen(tiny, sdk::Split::Train, 1, 60));
   auto valid = test::input_rows(gen(tiny, sdk::Split::Valid, 1, 3));
   EXPECT_GT(train.size(), 400u);
