@@ -179,10 +179,15 @@ ReportFigure sweep_figure(const Spec& spec, const std::vector<Cell>& cells, cons
     p.xlabel = axis_title(f.x, f.xlabel);
     p.ylabel = axis_title(metric_title(f.metric) + ", %", f.ylabel);
     p.logx = f.logx;
+    std::set<double> xs;
     for (const auto& pt : pts) {
       if (p.series.empty() || p.series.back().name != pt.series) p.series.push_back({pt.series, {}});
       p.series.back().points.emplace_back(pt.x, 100 * pt.value);
+      xs.insert(pt.x);
     }
+    // Tics at the measured values (e.g. 4, 8, 16 pairs), not at gnuplot's round numbers between them.
+    if (xs.size() <= 16)
+      for (double x : xs) p.xtics.emplace_back(x, fmt::format("{:g}", x));
     out.figure = line_figure(name, p);
     return out;
   }
