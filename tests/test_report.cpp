@@ -281,3 +281,17 @@ TEST(Report, NotRunCellsRender) {
   EXPECT_NE(md.find("| training on std fails on last | **not run** |"), std::string::npos) << md;
   EXPECT_NE(md.find("Not run: no result has values along these axes yet."), std::string::npos);
 }
+
+// The probe matrices travel beside the result; a file that is not the one recorded is refused.
+TEST(Results, ProbeFileIsCheckedBySha1) {
+  test::TempDir dir;
+  TensorMap m = {{"std.mixing.layer0", torch::rand({1, 4, 4})}, {"std.example", torch::tensor({0}, torch::kInt64)}};
+  write_result(dir.path(), "cell", {{"result_key", "k"}}, m);
+  const auto r = read_result(dir.path(), "cell", "k");
+  ASSERT_TRUE(r && r->contains("probe_file"));
+  const auto back = read_probe_tensors(dir.path(), *r);
+  ASSERT_TRUE(back);
+  EXPECT_TRUE(torch::equal(back->at("std.mixing.layer0"), m.at("std.mixing.layer0")));
+  save_safetensors(dir.path() / "cell.probe.safetensors", {{"std.mixing.layer0", torch::zeros({1, 4, 4})}});
+  EXPECT_FALSE(read_probe_tensors(dir.path(), *r));
+}
