@@ -295,3 +295,19 @@ TEST(Results, ProbeFileIsCheckedBySha1) {
   save_safetensors(dir.path() / "cell.probe.safetensors", {{"std.mixing.layer0", torch::zeros({1, 4, 4})}});
   EXPECT_FALSE(read_probe_tensors(dir.path(), *r));
 }
+
+// x = "alternative": one point per accepted alternative (K1V1*'s regions, Fig. 7a), averaged over seeds.
+TEST(ReportFigures, AlternativeShares) {
+  Fixture f(with(kSpec, "x = \"subset.n\"", "x = \"alternative\""));
+  for (int64_t seed : {0, 1})
+    for (const auto& c : f.cells)
+      if (c.train_dataset == "std" && c.seed == seed)
+      {
+        json test = {{"query_accuracy", 0.5}, {"alternatives", {0.5 + 0.1 * static_cast<double>(seed), 0.2, 0.0}}};
+        write_result(f.results(), c.id, {{"result_key", c.result_key}, {"tests", {{"std", test}}}});
+      }
+  const auto pts = sweep_points(f.spec, f.cells, load_results(f.cells, f.results()), f.spec.report.figures[0]);
+  ASSERT_EQ(pts.size(), 3u);
+  EXPECT_NEAR(pts[0].value, 0.55, 1e-9);
+  EXPECT_EQ(pts[2].x, 2);
+}

@@ -72,7 +72,8 @@ struct FigureSpec {
   std::string matrix = "mixing";  // mixing | info_flow
   int64_t example = 0, layer = -1, seed = 0;  // layer -1 = the last
   // sweep / phase: axes read from the results ("subset.<field>", "model.<config key>", "test.<param>",
-  // "train.<param>"); sweep draws one line per `series` value (model | architecture | train | test)
+  // "train.<param>"; x may also be "alternative": the share of answers that were accepted alternative k, e.g.
+  // the region of K1V1*); sweep draws one line per `series` value (model | architecture | train | test)
   std::string x, y, series = "model";
   std::string xlabel, ylabel;
   bool logx = false;

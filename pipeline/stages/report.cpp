@@ -174,9 +174,16 @@ fs::path render_report(const Spec& spec, const std::vector<Cell>& cells, const R
       complete = complete && fs::exists(fig_dir / (f.figure->name + ".png")) && fs::exists(fig_dir / (f.figure->name + ".pdf"));
   // Unchanged text and every file present: leave them alone (no churn in committed reports, no LaTeX run).
   if (complete) return md;
+  // Redraw only what changed: the old report names each figure's script hash (PDFs embed a date).
+  const std::string old_text = fs::exists(md) ? read_file(md) : "";
   std::set<std::string> failed;
-  for (const auto& f : figs)
-    if (f.figure && !draw(*f.figure, fig_dir)) failed.insert(f.figure->name);
+  for (const auto& f : figs) {
+    if (!f.figure) continue;
+    const bool same = old_text.find("<!-- figure " + f.figure->name + " sha1 " + f.figure->hash() + " -->") !=
+                          std::string::npos &&
+                      fs::exists(fig_dir / (f.figure->name + ".png")) && fs::exists(fig_dir / (f.figure->name + ".pdf"));
+    if (!same && !draw(*f.figure, fig_dir)) failed.insert(f.figure->name);
+  }
   if (!failed.empty()) text = render_text(spec, cells, res, paths, figs, failed);
   write_file_atomic(md, text);
   if (paths.pdf) render_pdf(md);

@@ -251,6 +251,12 @@ std::vector<SweepPoint> sweep_points(const Spec& spec, const std::vector<Cell>& 
         subsets.clear();
         for (const auto& [s, _] : tests[test]["subsets"].items()) subsets.push_back(s);
       }
+      if (f.x == "alternative") {  // share of scored tokens answered with accepted alternative k
+        if (tests.contains(test) && tests[test].contains("alternatives"))
+          for (size_t k = 0; k < tests[test]["alternatives"].size(); ++k)
+            acc[{series_of(spec, f, *c, test), static_cast<double>(k), 0}].push_back(tests[test]["alternatives"][k].get<double>());
+        continue;
+      }
       for (const auto& s : subsets) {
         auto x = axis_value(spec, f.x, *c, test, s);
         auto y = f.y.empty() ? std::optional<double>(0) : axis_value(spec, f.y, *c, test, s);
