@@ -189,6 +189,8 @@ FigureSpec read_figure(const TomlReader& f, const Spec& spec, size_t index) {
     }
     if (out.x.rfind("subset.", 0) == 0 && out.metric == "token_accuracy")
       f.fail("metric", "subsets carry query_accuracy and example_accuracy only");
+  } else if (out.kind == "curve") {
+    out.y = f.choice("y", "train_loss", {"train_loss", "valid_loss", "valid_query_accuracy", "valid_example_accuracy"});
   }
   f.finish();
   return out;

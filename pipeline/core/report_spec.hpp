@@ -73,7 +73,9 @@ struct FigureSpec {
   int64_t example = 0, layer = -1, seed = 0;  // layer -1 = the last
   // sweep / phase: axes read from the results ("subset.<field>", "model.<config key>", "test.<param>",
   // "train.<param>"; x may also be "alternative": the share of answers that were accepted alternative k, e.g.
-  // the region of K1V1*); sweep draws one line per `series` value (model | architecture | train | test)
+  // the region of K1V1*); sweep draws one line per `series` value (model | architecture | train | test).
+  // curve: y is a field of the training log (train_loss, or per epoch valid_loss / valid_query_accuracy /
+  // valid_example_accuracy), one line per cell, x = optimizer step.
   std::string x, y, series = "model";
   std::string xlabel, ylabel;
   bool logx = false;

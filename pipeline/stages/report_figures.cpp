@@ -214,23 +214,27 @@ ReportFigure sweep_figure(const Spec& spec, const std::vector<Cell>& cells, cons
   return out;
 }
 
-ReportFigure loss_figure(const Spec& spec, const std::vector<Cell>& cells, const Results& res) {
+// One line per cell of a field of the training log against the optimizer step (`y` = train_loss: every logged
+// point; valid_*: one point per epoch).
+ReportFigure curve_figure(const Spec& spec, const std::vector<const Cell*>& cells, const Results& res,
+                          const std::string& y, const std::string& name) {
   LinePlot p;
-  p.title = "Training loss (" + spec.name + ")";
+  const bool loss = y.find("loss") != std::string::npos;
+  p.title = (y == "train_loss" ? "Training loss" : "Validation " + y.substr(6)) + " (" + spec.name + ")";
   p.xlabel = "optimizer step";
-  p.ylabel = "cross-entropy (loss mask)";
-  p.logy = true;
-  p.points = false;
-  for (const auto& c : cells) {
-    auto it = res.by_cell.find(c.id);
+  p.ylabel = loss ? "cross-entropy (loss mask)" : "accuracy";
+  p.logy = loss;
+  p.points = y != "train_loss";
+  for (const Cell* c : cells) {
+    auto it = res.by_cell.find(c->id);
     if (it == res.by_cell.end() || !it->second.contains("curve")) continue;
-    CurveSeries s{c.id, {}};
+    CurveSeries s{c->id, {}};
     for (const auto& pt : it->second["curve"])
-      if (pt.contains("train_loss")) s.points.emplace_back(pt["step"].get<double>(), pt["train_loss"].get<double>());
+      if (pt.contains(y)) s.points.emplace_back(pt["step"].get<double>(), pt[y].get<double>());
     if (!s.points.empty()) p.series.push_back(s);
   }
-  ReportFigure out{"Training loss per cell", std::nullopt, ""};
-  if (!p.series.empty()) out.figure = line_figure(spec.name + "-training-loss", p);
+  ReportFigure out{y == "train_loss" ? "Training loss per cell" : p.title, std::nullopt, ""};
+  if (!p.series.empty()) out.figure = line_figure(name, p);
   return out;
 }
 
@@ -275,12 +279,13 @@ std::vector<ReportFigure> report_figures(const Spec& spec, const std::vector<Cel
   for (const auto& f : spec.report.figures) {
     const std::string name = spec.name + "-" + f.id;
     if (f.kind == "matrix") out.push_back(matrix_figure(spec, cells, res, f, name));
-    else if (f.kind == "curve") out.push_back(loss_figure(spec, cells, res));
+    else if (f.kind == "curve") out.push_back(curve_figure(spec, cells_at(cells, f.pins), res, f.y, name));
     else out.push_back(sweep_figure(spec, cells, res, f, name));
   }
   // Every report shows how training went, whether or not the spec asks for figures.
   if (std::none_of(spec.report.figures.begin(), spec.report.figures.end(), [](const FigureSpec& f) { return f.kind == "curve"; }))
-    if (auto loss = loss_figure(spec, cells, res); loss.figure) out.push_back(loss);
+    if (auto loss = curve_figure(spec, cells_at(cells, {}), res, "train_loss", spec.name + "-training-loss"); loss.figure)
+      out.push_back(loss);
   return out;
 }
 

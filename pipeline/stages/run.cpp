@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "../core/cuda_stream.hpp"
 #include "../core/log.hpp"
 #include "../core/plugins.hpp"
 #include "../core/provenance.hpp"
@@ -47,6 +48,7 @@ void run_cell(const Spec& spec, const PluginRegistry& plugins, const Store& stor
 
   const ModelSpec& ms = spec.models.at(cell.model);
   const torch::Device device = resolve_device(opts.device.value_or(ms.train.device));
+  const CellStream stream(device);
   if (opts.force) {
     if (auto d = store.find("model", cell.model_key)) fs::remove_all(*d);
   }
