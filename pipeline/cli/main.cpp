@@ -114,6 +114,7 @@ int cmd_pipeline(const std::string& cmd, const std::vector<std::string>& args) {
       "force", po::bool_switch(&o.force), "recompute cells even when their results are current")(
       "dry-run,n", po::bool_switch(&o.dry_run), "list what would run, with an estimated cost, and stop")(
       "jobs,j", po::value(&o.jobs)->default_value(1), "cells to run concurrently")(
+      "only", po::value(&o.only)->multitoken(), "only cells whose id matches a glob, e.g. '*__s0' (repeatable)")(
       "no-pdf", "skip the pandoc PDF");
   int64_t show = 0;
   std::string show_split = "train", show_dataset;

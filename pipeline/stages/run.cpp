@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <fnmatch.h>
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <fstream>
@@ -9,6 +12,7 @@
 #include <thread>
 
 #include "../core/cuda_stream.hpp"
+#include "../core/error.hpp"
 #include "../core/log.hpp"
 #include "../core/plugins.hpp"
 #include "../core/provenance.hpp"
@@ -120,8 +124,15 @@ int run_spec(const Spec& spec, const PluginRegistry& plugins, const RunOptions& 
   // generate/train pass every cell through the store (cached artifacts cost a checksum); probe and run
   // skip cells whose published result is current.
   const bool publishes = opts.until == Until::Probe || opts.until == Until::Report;
+  auto selected = [&](const Cell& c) {
+    return opts.only.empty() || std::any_of(opts.only.begin(), opts.only.end(), [&](const std::string& g) {
+             return ::fnmatch(g.c_str(), c.id.c_str(), 0) == 0;
+           });
+  };
   for (const auto& c : cells)
-    if (opts.force || !publishes || !read_result(rdir, c.id, c.result_key)) stale.push_back(&c);
+    if (selected(c) && (opts.force || !publishes || !read_result(rdir, c.id, c.result_key))) stale.push_back(&c);
+  if (!opts.only.empty() && std::none_of(cells.begin(), cells.end(), selected))
+    throw UserError(fmt::format("--only: no cell of {} matches (cell ids look like {})", spec.path, cells.front().id));
   if (opts.dry_run) {
     dry_run(spec, plugins, store, cells, stale);
     return 0;

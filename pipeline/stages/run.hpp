@@ -4,6 +4,7 @@
 #pragma once
 #include <filesystem>
 #include <optional>
+#include <vector>
 #include <string>
 
 #include "../core/plan.hpp"
@@ -18,6 +19,7 @@ struct RunOptions {
   std::filesystem::path reports_dir = "reports";
   bool force = false, dry_run = false, pdf = true;
   int jobs = 1;
+  std::vector<std::string> only;      // run only cells whose id matches one of these globs (empty = all)
   std::optional<std::string> device;  // overrides every model's train.device
   Until until = Until::Report;
 };
