@@ -161,6 +161,9 @@ TEST(ReportSpec, BadInputIsOneLineWithLocation) {
   EXPECT_NE(load_error(std::string(kSpec) + "[[report.figures]]\nkind = \"matrix\"\nexample = 3\ntrain = \"std\"\ntest = \"std\"\n")
                 .find("not in [probe] examples"),
             std::string::npos);
+  EXPECT_NE(load_error(std::string(kSpec) + "[[report.figures]]\nkind = \"curve\"\ny = \"valid_acc\"\n")
+                .find("report.figures[1].y"),
+            std::string::npos);
 }
 
 TEST(ReportTables, OursPaperDeltaAndNotRun) {

@@ -92,14 +92,34 @@ TEST(Train, ResumeFromCheckpointGivesTheSameWeights) {
       for (const auto& p : model->named_parameters()) out[p.key()] = p.value().clone();
       auto meta = nlohmann::json::parse(read_file(e.path() / "train.json"));
       out["__resumed"] = torch::tensor(meta["resumed_from_step"].is_null() ? -1 : meta["resumed_from_step"].get<int>());
+      // The total wall time includes the killed process's (up to its checkpoint).
+      out["__earlier_wall"] = torch::tensor(meta["wall_seconds_total"].get<double>() - meta["wall_seconds"].get<double>());
     }
     return out;
   };
   auto wa = weights(a.path() / "store"), wb = weights(b.path() / "store");
   EXPECT_EQ(wa["__resumed"].item<int>(), -1);
   EXPECT_EQ(wb["__resumed"].item<int>(), 8);
-  wa.erase("__resumed"), wb.erase("__resumed");
+  EXPECT_EQ(wa["__earlier_wall"].item<double>(), 0.0);
+  EXPECT_GT(wb["__earlier_wall"].item<double>(), 0.0);
+  wa.erase("__resumed"), wb.erase("__resumed"), wa.erase("__earlier_wall"), wb.erase("__earlier_wall");
   ASSERT_EQ(wa.size(), wb.size());
   ASSERT_GT(wa.size(), 4u);
   for (const auto& [k, t] : wa) EXPECT_TRUE(torch::equal(t, wb.at(k))) << k;
+}
+
+TEST(Train, OnlyRunsTheCellsItsGlobsMatch) {
+  test::TempDir dir;
+  std::string text = test::tiny_spec("epochs = 1\n");
+  text.replace(text.find("seeds = [0]"), 11, "seeds = [0, 1, 2]");
+  auto spec = load_spec(dir.write("s.toml", text).string(), test::plugins());
+  auto o = options(dir);
+  o.until = Until::Train;
+  o.only = {"nothing*"};
+  EXPECT_THROW(run_spec(spec, test::plugins(), o), UserError) << "a glob that matches no cell is a mistake";
+  o.only = {"*__s1", "mqar__tf__s2"};
+  ASSERT_EQ(run_spec(spec, test::plugins(), o), 0);
+  size_t trained = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir.path() / "store" / "model")) ++trained;
+  EXPECT_EQ(trained, 2u);
 }

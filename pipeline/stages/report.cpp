@@ -81,11 +81,16 @@ std::string provenance(const std::vector<Cell>& cells, const Results& res) {
     }
     const auto& p = it->second["provenance"];
     const std::string git = p["git"].get<std::string>();
-    const std::string git_short = git.substr(0, 12) + (git.find("-dirty") != std::string::npos ? " (dirty)" : "") +
+    const std::string git_short = git.substr(0, git.find_first_of(" (")).substr(0, 12) + (git.find("-dirty") != std::string::npos ? " (dirty)" : "") +
                                   (git.find("REPRO_GIT_SHA") != std::string::npos ? " (stated)" : "");
-    o << fmt::format("| {} | {} | {} | {} | {} | {:.1f} | {:.1f} | {} | {} |\n", c.id, c.seed,
+    // A resumed cell's wall time counts only the process that finished it, unless training recorded the total.
+    const json& tr = it->second.value("training", json::object());
+    std::string train_s = fmt::format("{:.1f}", p["train_seconds"].get<double>());
+    if (tr.value("resumed_from_step", json()).is_number() && !tr.contains("wall_seconds_total"))
+      train_s += fmt::format(" (after resuming at step {})", tr["resumed_from_step"].get<int64_t>());
+    o << fmt::format("| {} | {} | {} | {} | {} | {} | {:.1f} | {} | {} |\n", c.id, c.seed,
                      p["device"].get<std::string>(), git_short,
-                     p["spec_sha1"].get<std::string>().substr(0, 12), p["train_seconds"].get<double>(),
+                     p["spec_sha1"].get<std::string>().substr(0, 12), train_s,
                      p["probe_seconds"].get<double>(), p["versions"]["libtorch"].get<std::string>(),
                      p["finished_at"].get<std::string>());
   }

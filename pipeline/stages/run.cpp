@@ -81,7 +81,7 @@ void run_cell(const Spec& spec, const PluginRegistry& plugins, const Store& stor
       {"device", training.value("device", device_description(device))},
       {"probe_device", device_description(device)},
       {"versions", library_versions()},
-      {"train_seconds", training.value("wall_seconds", 0.0)},
+      {"train_seconds", training.value("wall_seconds_total", training.value("wall_seconds", 0.0))},
       {"probe_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count()},
       {"cell_seconds_this_run", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()},
       {"finished_at", utc_now()}};

@@ -62,6 +62,7 @@ void save_module(torch::nn::Module& m, const fs::path& p) {
 struct Checkpoint {
   int64_t step = 0;
   double best_valid = INFINITY;
+  double wall_seconds = 0;  // training wall time of every process up to this checkpoint
 };
 
 // Checkpoints are directories ckpt-<step>; LATEST names the newest complete one.
@@ -81,7 +82,7 @@ void write_checkpoint(const fs::path& work, sdk::Model& model, torch::optim::Opt
     std::lock_guard<std::mutex> lock(gen.mutex());
     torch::save(gen.get_state(), (tmp / "rng.pt").string());
   }
-  write_file_atomic(tmp / "state.json", json{{"step", c.step}, {"best_valid", c.best_valid}}.dump());
+  write_file_atomic(tmp / "state.json", json{{"step", c.step}, {"best_valid", c.best_valid}, {"wall_seconds", c.wall_seconds}}.dump());
   for (const auto& f : fs::directory_iterator(tmp)) fsync_path(f.path());
   fs::remove_all(final);
   fs::rename(tmp, final);
@@ -109,7 +110,7 @@ std::optional<Checkpoint> read_checkpoint(const fs::path& work, sdk::Model& mode
     std::lock_guard<std::mutex> lock(gen.mutex());
     gen.set_state(rng);
   }
-  return Checkpoint{st.at("step").get<int64_t>(), st.at("best_valid").get<double>()};
+  return Checkpoint{st.at("step").get<int64_t>(), st.at("best_valid").get<double>(), st.value("wall_seconds", 0.0)};
 }
 
 // Keeps only metric lines up to `step`, so a resumed run does not log a stretch twice.
@@ -184,6 +185,12 @@ fs::path train_cell(const TrainJob& job) {
     log::info("{}: resuming from checkpoint at step {}", cell.id, ck.step);
   }
   truncate_metrics(work / "metrics.jsonl", ck.step);
+  // Wall time of earlier processes (to their last checkpoint) plus this one's; work redone after a kill counts twice.
+  const double prior_wall = ck.wall_seconds;
+  auto checkpoint = [&] {
+    ck.wall_seconds = prior_wall + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    write_checkpoint(work, *model, *opt, ck);
+  };
   MetricsLog metrics(work / "metrics.jsonl");
 
   const int64_t n = train.inputs.size(0), bs = std::min(t.batch_size, n);
@@ -239,7 +246,7 @@ fs::path train_cell(const TrainJob& job) {
                        {"tokens_per_s", secs > 0 ? tokens / secs : 0}});
         loss_acc = 0, loss_n = 0, tokens = 0, t_log = now;
       }
-      if (ck.step % t.checkpoint_every == 0 && ck.step % steps_per_epoch != 0) write_checkpoint(work, *model, *opt, ck);
+      if (ck.step % t.checkpoint_every == 0 && ck.step % steps_per_epoch != 0) checkpoint();
       if (ck.step == stop_after) throw StageError(fmt::format("{}: stopped at step {} (REPRO_STOP_AFTER_STEP)", cell.id, ck.step));
     }
     json line = {{"step", ck.step}, {"epoch", epoch + 1}, {"train_loss_last", last_loss}};
@@ -257,7 +264,7 @@ fs::path train_cell(const TrainJob& job) {
                            epoch + 1, t.epochs, last_loss, ev.loss, acc.query));
     }
     metrics.write(line);
-    write_checkpoint(work, *model, *opt, ck);
+    checkpoint();
   }
   bar.finish();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -280,6 +287,7 @@ fs::path train_cell(const TrainJob& job) {
                   {"final_train_loss", last_loss},
                   {"device", device_description(job.device)},
                   {"wall_seconds", wall},
+                  {"wall_seconds_total", prior_wall + wall},
                   {"resumed_from_step", resumed_from ? json(*resumed_from) : json(nullptr)},
                   {"finished_at", utc_now()}};
   write_file_atomic(b.dir() / "train.json", summary.dump(2));
