@@ -1,3 +1,5 @@
+#include <set>
+
 #include "support.hpp"
 
 using namespace repro;
@@ -70,4 +72,30 @@ TEST(Transformer, PaperPythiaConfigHasAbout133MParameters) {
   const int64_t d = 768, layer = (d * 3 * d + 3 * d) + (d * d + d) + (d * 4 * d + 4 * d) + (4 * d * d + d) + 4 * d;
   EXPECT_EQ(n, 8 * layer + 2 * 50304 * d + 2 * d);
   EXPECT_LT(std::abs(static_cast<double>(n) - 133e6) / 133e6, 0.05) << n;
+}
+
+// Achilles' Heel Fig. 9: conv_width adds exactly one causal depthwise conv (weight + bias) per block before Q, K, V.
+TEST(Transformer, ConvBeforeAttentionAddsOneCausalConvPerBlock) {
+  auto plain = small_transformer(50);
+  std::map<std::string, sdk::Value> v;
+  for (const auto& p : test::plugins().architecture("transformer")->params()) v[p.name] = p.default_value;
+  v["d_model"] = int64_t{32}, v["n_layers"] = int64_t{2}, v["n_heads"] = int64_t{4}, v["rotary_pct"] = 1.0;
+  v["conv_width"] = int64_t{4};
+  torch::manual_seed(0);
+  auto conv = test::plugins().build_model("transformer", sdk::Params(v), {50, 64});
+  std::set<std::string> extra;
+  std::map<std::string, torch::Tensor> base;
+  for (const auto& p : plain->named_parameters()) base[p.key()] = p.value();
+  for (const auto& p : conv->named_parameters())
+    if (!base.count(p.key())) extra.insert(p.key());
+  EXPECT_EQ(extra, (std::set<std::string>{"block0.conv.weight", "block0.conv.bias", "block1.conv.weight", "block1.conv.bias"}));
+  conv->eval();
+  torch::NoGradGuard ng;
+  auto x = torch::randint(0, 50, {2, 20}, torch::kInt64);
+  auto y = x.clone();
+  y.slice(1, 10) = torch::randint(0, 50, {2, 10}, torch::kInt64);
+  auto a = conv->forward(x), b = conv->forward(y);
+  EXPECT_TRUE(torch::allclose(a.slice(1, 0, 10), b.slice(1, 0, 10), 1e-5, 1e-5));
+  // Same seed, same shared parameters: only the conv can make the outputs differ.
+  EXPECT_FALSE(torch::allclose(a, plain->forward(x), 1e-3, 1e-3));
 }

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include <repro/kernels.hpp>
+#include <repro/layers.hpp>
 
 #include "scan.hpp"
 
@@ -10,47 +10,17 @@ namespace mamba {
 namespace F = torch::nn::functional;
 using torch::Tensor;
 
-namespace {
-// Depthwise convolution over time with bias; made causal in `causal` by padding k - 1 steps on the left.
-torch::nn::Conv1d depthwise(int64_t channels, int64_t k) {
-  return torch::nn::Conv1d(torch::nn::Conv1dOptions(channels, channels, k).groups(channels).bias(true));
-}
-// The causal depthwise conv as an FFT product (fp32): conv1d correlates, so the filter is the flipped weight;
-// a transform of length >= L + k - 1 makes the circular product linear.
-Tensor causal_fft(torch::nn::Conv1d& conv, const Tensor& x) {
-  const int64_t L = x.size(1), k = conv->options.kernel_size()->at(0);
-  int64_t n = 1;
-  while (n < L + k - 1) n *= 2;
-  auto xf = torch::fft::rfft(x.transpose(1, 2).to(torch::kFloat), n);
-  auto wf = torch::fft::rfft(conv->weight.squeeze(1).to(torch::kFloat).flip(-1), n);
-  auto y = torch::fft::irfft(xf * wf, n).narrow(-1, 0, L) + conv->bias.to(torch::kFloat).unsqueeze(-1);
-  return y.transpose(1, 2).to(x.scalar_type());
-}
-
-// x [B, L, C] -> act([B, L, C]); the output at t sees x_{t-k+1..t}. On CUDA: our fused kernel for k <= 4, the
-// FFT form for longer kernels (Global Selection's L/4: 6.8 vs 17.2 ms fwd+bwd with cuDNN at B=64, L=512,
-// k=128 on an H100, results/bench/); else (CPU, or REPRO_KERNELS=off) LibTorch's conv1d on a left-padded input.
-Tensor causal(torch::nn::Conv1d& conv, const Tensor& x, bool silu) {
-  auto fused = repro::kernels::causal_conv1d(x, conv->weight.squeeze(1), conv->bias, silu);
-  if (fused.defined()) return fused;
-  const int64_t k = conv->options.kernel_size()->at(0);
-  Tensor y;
-  if (x.is_cuda() && k > 4 && repro::kernels::enabled())
-    y = causal_fft(conv, x);
-  else
-    y = conv->forward(F::pad(x.transpose(1, 2), F::PadFuncOptions({k - 1, 0}))).transpose(1, 2);
-  return silu ? F::silu(y) : y;
-}
-}  // namespace
+using repro::layers::causal_conv;
+using repro::layers::depthwise_conv;
 
 MixerImpl::MixerImpl(const MixerConfig& c) : c_(c) {
   using torch::nn::LinearOptions;
   in_proj_ = register_module("in_proj", torch::nn::Linear(LinearOptions(c.d_model, 2 * c.d_inner).bias(false)));
-  if (c.conv != "none") conv1d_ = register_module("conv1d", depthwise(c.d_inner, c.d_conv));
+  if (c.conv != "none") conv1d_ = register_module("conv1d", depthwise_conv(c.d_inner, c.d_conv));
   x_proj_ = register_module("x_proj", torch::nn::Linear(LinearOptions(c.d_inner, c.dt_rank + 2 * c.d_state).bias(false)));
   dt_proj_ = register_module("dt_proj", torch::nn::Linear(LinearOptions(c.dt_rank, c.d_inner).bias(true)));
   out_proj_ = register_module("out_proj", torch::nn::Linear(LinearOptions(c.d_inner, c.d_model).bias(false)));
-  if (c.long_conv_kernel > 0) long_conv_ = register_module("long_conv", depthwise(c.d_inner, c.long_conv_kernel));
+  if (c.long_conv_kernel > 0) long_conv_ = register_module("long_conv", depthwise_conv(c.d_inner, c.long_conv_kernel));
   // S4D-real: A[d, n] = -(n + 1), stored as its log so that A stays negative under any update.
   A_log_ = register_parameter("A_log", torch::log(torch::arange(1, c.d_state + 1, torch::kFloat)).repeat({c.d_inner, 1}));
   D_ = register_parameter("D", torch::ones({c.d_inner}));
@@ -73,7 +43,7 @@ MixerImpl::MixerImpl(const MixerConfig& c) : c_(c) {
 
 Tensor MixerImpl::ssm_input(const Tensor& x) {
   if (!conv1d_) return F::silu(x);
-  auto xc = causal(conv1d_, x, /*silu=*/true);
+  auto xc = causal_conv(conv1d_, x, /*silu=*/true);
   return c_.conv == "residual" ? xc + x : xc;
 }
 
@@ -88,7 +58,7 @@ Tensor MixerImpl::forward(const Tensor& u, std::map<std::string, Tensor>* intern
   auto dt_pre = torch::matmul(dt_low, dt_proj_->weight.t()).to(torch::kFloat);
   Tensor gate;
   if (long_conv_) {
-    gate = causal(long_conv_, x, /*silu=*/true).to(torch::kFloat);
+    gate = causal_conv(long_conv_, x, /*silu=*/true).to(torch::kFloat);
     dt_pre = dt_pre * gate;
   }
   auto A = -torch::exp(A_log_.to(torch::kFloat));

@@ -2,6 +2,7 @@
 // Block: x + Attn(LN1(x)) + MLP(LN2(x)) (parallel residual), rotary position embedding on the first
 // rotary_pct of each head's dimensions, causal attention through scaled_dot_product_attention,
 // GELU MLP, final LayerNorm, untied LM head (Pythia) unless tie_embeddings.
+#include <repro/layers.hpp>
 #include <repro/sdk.hpp>
 
 #include <cmath>
@@ -33,20 +34,24 @@ struct Rotary {
 
 class BlockImpl : public torch::nn::Module {
  public:
-  BlockImpl(int64_t d, int64_t heads, int64_t mlp, double eps, Rotary rot)
+  BlockImpl(int64_t d, int64_t heads, int64_t mlp, double eps, Rotary rot, int64_t conv_width)
       : heads_(heads), rot_(rot),
         ln1_(register_module("ln1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d}).eps(eps)))),
         ln2_(register_module("ln2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d}).eps(eps)))),
         qkv_(register_module("qkv", torch::nn::Linear(d, 3 * d))),
         out_(register_module("out", torch::nn::Linear(d, d))),
         up_(register_module("up", torch::nn::Linear(d, mlp))),
-        down_(register_module("down", torch::nn::Linear(mlp, d))) {}
+        down_(register_module("down", torch::nn::Linear(mlp, d))) {
+    if (conv_width > 0) conv_ = register_module("conv", repro::layers::depthwise_conv(d, conv_width));
+  }
 
   // Returns the block output; if `weights` is given, also the head-averaged attention weights [B, L, L].
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
                         torch::Tensor* weights = nullptr) {
     const auto B = x.size(0), L = x.size(1), D = x.size(2), hd = D / heads_;
-    auto qkv = qkv_->forward(ln1_->forward(x)).view({B, L, 3, heads_, hd}).permute({2, 0, 3, 1, 4});
+    auto h = ln1_->forward(x);
+    if (conv_) h = repro::layers::causal_conv(conv_, h, /*silu=*/true);  // Achilles' Fig. 9: Q, K, V from SiLU(conv)
+    auto qkv = qkv_->forward(h).view({B, L, 3, heads_, hd}).permute({2, 0, 3, 1, 4});
     auto q = rot_.apply(qkv[0], cos, sin), k = rot_.apply(qkv[1], cos, sin), v = qkv[2];
     torch::Tensor a;
     if (weights) {
@@ -71,6 +76,7 @@ class BlockImpl : public torch::nn::Module {
   Rotary rot_;
   torch::nn::LayerNorm ln1_, ln2_;
   torch::nn::Linear qkv_, out_, up_, down_;
+  torch::nn::Conv1d conv_{nullptr};
 };
 
 class TransformerModel final : public Model {
@@ -83,14 +89,15 @@ class TransformerModel final : public Model {
     embed_ = register_module("embed", torch::nn::Embedding(s.vocab_size, d));
     for (int64_t i = 0; i < layers; ++i)
       blocks_.push_back(register_module("block" + std::to_string(i),
-                                        std::make_shared<BlockImpl>(d, h, d * p.i("mlp_ratio"), eps, rot_)));
+                                        std::make_shared<BlockImpl>(d, h, d * p.i("mlp_ratio"), eps, rot_, p.i("conv_width"))));
     ln_f_ = register_module("ln_f", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d}).eps(eps)));
     tied_ = p.b("tie_embeddings");
     if (!tied_) head_ = register_module("head", torch::nn::Linear(torch::nn::LinearOptions(d, s.vocab_size).bias(false)));
-    // GPT-NeoX-style init: N(0, std) everywhere, residual-branch outputs scaled by 1/sqrt(2·layers).
+    // GPT-NeoX-style init: N(0, std) everywhere, residual-branch outputs scaled by 1/sqrt(2·layers). The optional
+    // conv keeps LibTorch's default init (N(0, 0.02) on 4 taps would all but erase the attention input).
     torch::NoGradGuard ng;
     for (auto& pr : named_parameters()) {
-      if (pr.key().find("ln") != std::string::npos) continue;
+      if (pr.key().find("ln") != std::string::npos || pr.key().find("conv") != std::string::npos) continue;
       if (pr.value().dim() == 1) pr.value().zero_();
       else pr.value().normal_(0, std);
     }
@@ -148,6 +155,9 @@ class Transformer final : public Architecture {
         {"layer_norm_eps", ParamType::Float, 1e-5, "LayerNorm epsilon", 0, 1},
         {"init_std", ParamType::Float, 0.02, "std of the normal initialisation", 0, 10},
         {"tie_embeddings", ParamType::Bool, false, "share input embedding and LM head (Pythia: false)"},
+        {"conv_width", ParamType::Int, int64_t{0},
+         "width of a causal depthwise conv + SiLU on each block's normalised input before Q, K, V (Achilles' Heel "
+         "Fig. 9; 0 = none)", 0, 64},
         {"init_rate", ParamType::Float, 0.0,
          "gamma: re-initialise every Linear/Embedding weight ~ N(0, fan_in^-2gamma) (0 = the GPT-NeoX init with init_std)", 0, 10},
     };
