@@ -21,7 +21,9 @@ TEST(Determinism, SameSpecAndSeedGiveIdenticalDatasetsAndCurves) {
 
   // The bytes the store holds for each split of tests/support.hpp's tiny spec. A change here means every
   // cached dataset and result is invalidated: bump the task's version() if it is deliberate.
-  const std::map<std::string, std::string> golden = {{"train", "TBD"}, {"valid", "TBD"}, {"test", "TBD"}};
+  const std::map<std::string, std::string> golden = {{"train", "3aae523c75dd9ee7487e4ded2ee20fc658ddaeb5"},
+                                                     {"valid", "a9667114eb93e4122414bf988294df42a4a5f7e6"},
+                                                     {"test", "3263cfe9d36c552900c816df62301d3028ffc5bb"}};
   for (const auto& e : fs::directory_iterator(a.path() / "store" / "dataset")) {
     const std::string split = manifest_meta(e.path()).value("split", "");
     EXPECT_EQ(sha1_file(e.path() / "dataset.safetensors"), golden.at(split)) << split;

@@ -18,36 +18,12 @@ namespace {
 // Two cells of 32 steps (4 epochs of 8 batches): a Transformer, and a model that draws from the global
 // RNG every step. Checkpoints every 3 steps and at each epoch end; metrics every 2 steps, so a
 // checkpoint falls between two metrics lines and the running mean must survive the kill too.
-const char* kSpec = R"([experiment]
-name = "kill"
-
-[datasets.mqar]
-task = "mqar"
-train_examples = 256
-valid_examples = 32
-test_examples = 64
-params = { vocab_size = 32, seq_len = 16, num_kv_pairs = [2] }
-
-[models.tf]
-architecture = "transformer"
-config = { d_model = 32, n_layers = 1, n_heads = 2 }
-
-[models.noisy]
-architecture = "noisy"
-
-[train]
-epochs = 4
-batch_size = 32
-checkpoint_every = 3
-log_every = 2
-lr = 3e-3
-
-[grid]
-train = ["mqar"]
-test = ["mqar"]
-models = ["tf", "noisy"]
-seeds = [0]
-)";
+std::string kill_spec() {
+  std::string s = test::tiny_spec("epochs = 4\ncheckpoint_every = 3\nlog_every = 2\nlr = 3e-3\n");
+  s.replace(s.find("[train]"), 7, "[models.noisy]\narchitecture = \"noisy\"\n\n[train]");
+  s.replace(s.find("models = [\"tf\"]"), 15, "models = [\"tf\", \"noisy\"]");
+  return s;
+}
 constexpr int64_t kSteps = 32, kStepsPerEpoch = 8, kCheckpointEvery = 3;
 const char* kCells[] = {"mqar__tf__s0", "mqar__noisy__s0"};
 
@@ -110,7 +86,7 @@ TEST(KillResume, SigkillAtSeededPointsEndsBitwiseEqualToAnUninterruptedRun) {
   test::TempDir ref, killed;
   const auto plugin_path = std::vector<std::string>{"--plugin-path", REPRO_TEST_PLUGIN_DIR};
   auto args = [&](const test::TempDir& d) {
-    auto a = test::pipeline_args("run", d.write("kill.toml", kSpec), d.path());
+    auto a = test::pipeline_args("run", d.write("kill.toml", kill_spec()), d.path());
     a.insert(a.end(), plugin_path.begin(), plugin_path.end());
     return a;
   };
