@@ -2,6 +2,7 @@
 #include <fstream>
 
 #include "core/fs.hpp"
+#include "core/manifest.hpp"
 #include "core/spec.hpp"
 #include "stages/run.hpp"
 #include "stages/train.hpp"
@@ -46,24 +47,36 @@ TEST(Train, LossFallsAndSecondRunIsCached) {
 }
 
 TEST(Train, NonFiniteLossStopsTheCellAndPublishesNothing) {
-  test::TempDir dir;
-  // The test plugin "explode" returns NaN logits from its 7th training step; a checkpoint is due every 4.
-  std::string text = test::tiny_spec("checkpoint_every = 4\n");
-  text.replace(text.find("architecture = \"transformer\""), 28, "architecture = \"explode\"");
-  text.replace(text.find("config = { d_model = 32, n_layers = 1, n_heads = 2 }"), 52, "config = { nan_at = 7 }");
+  // The test plugin "explode" makes the loss NaN or +Inf from its 7th training step; a checkpoint is due every 4.
   PluginRegistry reg({REPRO_TEST_PLUGIN_DIR, REPRO_BUILD_PLUGIN_DIR});
-  auto spec = load_spec(dir.write("s.toml", text).string(), reg);
-  testing::internal::CaptureStderr();
-  EXPECT_EQ(run_spec(spec, reg, options(dir)), 1);
-  const std::string err = testing::internal::GetCapturedStderr();
-  EXPECT_NE(err.find("non-finite loss (nan) at step 7 (epoch 1)"), std::string::npos) << err;
-  EXPECT_FALSE(fs::exists(dir.path() / "results" / "tiny" / "mqar__tf__s0.json"));
-  EXPECT_FALSE(fs::exists(dir.path() / "store" / "model")) << "a failed cell must not be marked complete";
-  // The last good checkpoint (step 4) is kept for inspection.
-  bool kept = false;
-  for (const auto& e : fs::recursive_directory_iterator(dir.path() / "store" / "work"))
-    kept |= e.path().filename() == "ckpt-000000004";
-  EXPECT_TRUE(kept);
+  int stopped = 0;
+  for (const std::string loss : {"nan", "inf"}) {
+    SCOPED_TRACE(loss);
+    test::TempDir dir;
+    std::string text = test::tiny_spec("checkpoint_every = 4\n");
+    text.replace(text.find("architecture = \"transformer\""), 28, "architecture = \"explode\"");
+    text.replace(text.find("config = { d_model = 32, n_layers = 1, n_heads = 2 }"), 52,
+                 "config = { nan_at = 7, loss = \"" + loss + "\" }");
+    auto spec = load_spec(dir.write("s.toml", text).string(), reg);
+    testing::internal::CaptureStderr();
+    EXPECT_EQ(run_spec(spec, reg, options(dir)), 1);
+    const std::string err = testing::internal::GetCapturedStderr();
+    EXPECT_NE(err.find("non-finite loss (" + loss + ") at step 7 (epoch 1)"), std::string::npos) << err;
+    EXPECT_FALSE(fs::exists(dir.path() / "results" / "tiny" / "mqar__tf__s0.json"));
+    EXPECT_FALSE(fs::exists(dir.path() / "store" / "model")) << "a failed cell must not be marked complete";
+    // The last good checkpoint (step 4) is kept, intact, and a rerun resumes from it.
+    bool kept = false;
+    for (const auto& e : fs::recursive_directory_iterator(dir.path() / "store" / "work"))
+      kept |= e.path().filename() == "ckpt-000000004" && verify_manifest(e.path()).empty();
+    EXPECT_TRUE(kept);
+    testing::internal::CaptureStderr();
+    EXPECT_EQ(run_spec(spec, reg, options(dir)), 1);
+    const std::string again = testing::internal::GetCapturedStderr();
+    EXPECT_NE(again.find("resuming from checkpoint at step 4"), std::string::npos) << again;
+    stopped += kept && err.find("at step 7") != std::string::npos;
+  }
+  std::cout << "reliability: numerics: " << stopped << " of 2 non-finite losses (NaN, +Inf) stopped the cell naming "
+            << "step 7, nothing published, the step-4 checkpoint kept and resumable\n";
 }
 
 TEST(Train, ResumeFromCheckpointGivesTheSameWeights) {

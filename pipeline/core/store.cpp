@@ -4,40 +4,21 @@
 
 #include <chrono>
 
+#include "crash.hpp"
 #include "error.hpp"
-#include "hash.hpp"
 #include "log.hpp"
+#include "manifest.hpp"
 
 namespace repro {
 namespace fs = std::filesystem;
-static const char* kManifest = "MANIFEST.json";
 
 Store::Store(fs::path root) : root_(std::move(root)) {}
-
-namespace {
-// Empty string if intact, else what is wrong.
-std::string verify(const fs::path& dir) {
-  nlohmann::json m;
-  try {
-    m = nlohmann::json::parse(read_file(dir / kManifest));
-  } catch (const std::exception& e) {
-    return std::string("unreadable manifest: ") + e.what();
-  }
-  if (!m.contains("files") || !m["files"].is_object()) return "manifest lists no files";
-  for (const auto& [name, sum] : m["files"].items()) {
-    std::error_code ec;
-    if (!fs::is_regular_file(dir / name, ec)) return "missing file " + name;
-    if (sha1_file(dir / name) != sum.get<std::string>()) return "checksum mismatch in " + name;
-  }
-  return "";
-}
-}  // namespace
 
 std::optional<fs::path> Store::find(const std::string& kind, const std::string& key) const {
   fs::path dir = root_ / kind / key;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return std::nullopt;
-  std::string problem = verify(dir);
+  std::string problem = verify_manifest(dir);
   if (problem.empty()) return dir;
   log::warn("corrupted artifact {}: {}; removing it so it is rebuilt", dir.string(), problem);
   fs::path trash = root_ / "trash" / (key + "." + std::to_string(::getpid()));
@@ -47,9 +28,7 @@ std::optional<fs::path> Store::find(const std::string& kind, const std::string& 
   return std::nullopt;
 }
 
-nlohmann::json Store::meta(const fs::path& dir) const {
-  return nlohmann::json::parse(read_file(dir / kManifest)).value("meta", nlohmann::json::object());
-}
+nlohmann::json Store::meta(const fs::path& dir) const { return manifest_meta(dir); }
 
 FileLock Store::lock(const std::string& kind, const std::string& key) const {
   return FileLock(root_ / "locks" / (kind + "-" + key));
@@ -80,13 +59,8 @@ Store::Builder::~Builder() {
 }
 
 fs::path Store::Builder::commit(const nlohmann::json& meta) {
-  nlohmann::json files = nlohmann::json::object();
-  for (const auto& e : fs::recursive_directory_iterator(tmp_)) {
-    if (!e.is_regular_file()) continue;
-    files[fs::relative(e.path(), tmp_).string()] = sha1_file(e.path());
-    fsync_path(e.path());
-  }
-  write_file_atomic(tmp_ / kManifest, nlohmann::json{{"files", files}, {"meta", meta}}.dump(2));
+  write_manifest(tmp_, meta);
+  crash_point("store.commit");  // whole and checksummed, not yet visible
   fs::create_directories(final_.parent_path());
   std::error_code ec;
   fs::remove_all(final_, ec);  // a corrupted predecessor (find() already moved intact ones aside)

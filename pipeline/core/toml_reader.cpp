@@ -215,7 +215,7 @@ sdk::Params TomlReader::plugin_params(const std::vector<sdk::ParamSpec>& specs) 
         if (n->is_integer()) xs.push_back(n->as_integer()->get());
         else if (n->is_array()) {
           for (const auto& e : *n->as_array()) {
-            if (!e.is_integer()) wrong();
+            if (!e.is_integer()) fail(s.name, "expected a list of integers, found " + node_type(e) + " in it");
             xs.push_back(e.as_integer()->get());
           }
         } else wrong();

@@ -103,10 +103,12 @@ void render_pdf(const fs::path& md) {
     log::warn("pandoc not found: {} not converted to PDF", md.string());
     return;
   }
+  // Per-process names: two runs rendering one report must not write into each other's PDF.
+  const std::string pid = std::to_string(::getpid());
   fs::path pdf = md, tmp = md, src = md;
   pdf.replace_extension(".pdf");
-  tmp += ".tmp.pdf";
-  src += ".pdf-source.md";
+  tmp += ".tmp." + pid + ".pdf";
+  src += ".pdf-source." + pid + ".md";
   std::string text = read_file(md);
   for (size_t at = 0; (at = text.find(".png)", at)) != std::string::npos;) text.replace(at, 5, ".pdf)");
   write_file_atomic(src, text);

@@ -30,6 +30,13 @@ std::optional<nlohmann::json> read_result(const fs::path& dir, const std::string
     return std::nullopt;
   }
   if (r.value("result_key", "") != key) return std::nullopt;  // from a different configuration: stale
+  if (r.contains("probe_file")) {
+    const fs::path probe = dir / r["probe_file"].value("name", "");
+    if (!fs::is_regular_file(probe) || sha1_file(probe) != r["probe_file"].value("sha1", "")) {
+      log::warn("{}: missing or checksum mismatch (corrupted); the cell will be recomputed", probe.string());
+      return std::nullopt;
+    }
+  }
   return r;
 }
 

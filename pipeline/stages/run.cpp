@@ -58,6 +58,9 @@ void run_cell(const Spec& spec, const PluginRegistry& plugins, const Store& stor
   }
   auto model_dir = train_cell({spec, cell, plugins, store, train_dir, valid_dir, device});
   if (opts.until == Until::Train) return;
+  // Another process on this store may be publishing this cell: the first probes it, the others find its result.
+  auto lock = store.lock("result", cell.result_key);
+  if (!opts.force && read_result(results_dir(spec, opts), cell.id, cell.result_key)) return;
 
   auto t1 = std::chrono::steady_clock::now();
   ProbeOutput probed = probe_cell({spec, cell, plugins, store, model_dir, test_dirs, device});

@@ -2,14 +2,19 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <mutex>
+#include <sstream>
 
+#include "../core/crash.hpp"
 #include "../core/dataset_io.hpp"
 #include "../core/fs.hpp"
 #include "../core/log.hpp"
+#include "../core/manifest.hpp"
 #include "../core/params.hpp"
 #include "../core/plugins.hpp"
 #include "../core/provenance.hpp"
@@ -53,50 +58,103 @@ std::shared_ptr<sdk::Model> build_seeded_model(const PluginRegistry& plugins, co
 
 namespace {
 
+// Serialised in memory, then written by write_file_atomic (temp file, fsync, rename; a failed write throws
+// with the path): LibTorch's own file writer ends the process (std::terminate) when a write fails.
+void save_archive(torch::serialize::OutputArchive& a, const fs::path& p) {
+  std::ostringstream bytes;
+  a.save_to(bytes);
+  write_file_atomic(p, bytes.str());
+}
+
 void save_module(torch::nn::Module& m, const fs::path& p) {
   torch::serialize::OutputArchive a;
   m.save(a);
-  a.save_to(p.string());
+  save_archive(a, p);
 }
 
+// Everything a resumed run needs to continue exactly as an uninterrupted one: the data order is a
+// function of (seed, epoch, step), the rest is state.
 struct Checkpoint {
   int64_t step = 0;
   double best_valid = INFINITY;
+  double loss_acc = 0;  // the running mean of the next metrics line
+  int64_t loss_n = 0;
+  double last_loss = NAN;
   double wall_seconds = 0;  // training wall time of every process up to this checkpoint
 };
 
-// Checkpoints are directories ckpt-<step>; LATEST names the newest complete one.
+json finite_or_null(double x) { return std::isfinite(x) ? json(x) : json(nullptr); }
+double number_or(const json& j, double dflt) { return j.is_number() ? j.get<double>() : dflt; }
+
+// Checkpoints are directories ckpt-<step> with a manifest of checksums; LATEST names the newest complete
+// one. The metrics log and the best model so far travel in it, so a resumed run restores them as they were.
 void write_checkpoint(const fs::path& work, sdk::Model& model, torch::optim::Optimizer& opt, const Checkpoint& c) {
   const std::string name = fmt::format("ckpt-{:09}", c.step);
   fs::path tmp = work / (name + ".tmp"), final = work / name;
   fs::remove_all(tmp);
   fs::create_directories(tmp);
   save_module(model, tmp / "model.pt");
+  crash_point("ckpt.model", c.step);  // a kill in the middle of writing a checkpoint
   {
     torch::serialize::OutputArchive a;
     opt.save(a);
-    a.save_to((tmp / "optim.pt").string());
+    save_archive(a, tmp / "optim.pt");
   }
   {
+    torch::serialize::OutputArchive a;
     auto gen = at::detail::getDefaultCPUGenerator();
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    torch::save(gen.get_state(), (tmp / "rng.pt").string());
+    {
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      a.write("state", gen.get_state());
+    }
+    save_archive(a, tmp / "rng.pt");
   }
-  write_file_atomic(tmp / "state.json", json{{"step", c.step}, {"best_valid", c.best_valid}, {"wall_seconds", c.wall_seconds}}.dump());
-  for (const auto& f : fs::directory_iterator(tmp)) fsync_path(f.path());
+  fs::copy_file(work / "metrics.jsonl", tmp / "metrics.jsonl");
+  if (fs::exists(work / "best.pt")) fs::copy_file(work / "best.pt", tmp / "best.pt");
+  write_manifest(tmp, {{"step", c.step}, {"best_valid", finite_or_null(c.best_valid)}, {"loss_acc", c.loss_acc},
+                       {"loss_n", c.loss_n}, {"last_loss", finite_or_null(c.last_loss)},
+                       {"wall_seconds", c.wall_seconds}});
+  crash_point("ckpt.rename", c.step);
   fs::remove_all(final);
   fs::rename(tmp, final);
   fsync_path(work);
+  crash_point("ckpt.latest", c.step);
   std::string previous;
   if (fs::exists(work / "LATEST")) previous = read_file(work / "LATEST");
   write_file_atomic(work / "LATEST", name);
+  crash_point("ckpt.prune", c.step);
   if (!previous.empty() && previous != name) fs::remove_all(work / previous);
 }
 
+void clear_dir(const fs::path& dir) {
+  for (const auto& e : fs::directory_iterator(dir)) fs::remove_all(e.path());
+}
+
+// The latest checkpoint, verified against its manifest and loaded; nullopt when there is none. A damaged
+// one is reported with its path and the work directory cleared: the cell trains again from step 0.
 std::optional<Checkpoint> read_checkpoint(const fs::path& work, sdk::Model& model, torch::optim::Optimizer& opt) {
-  if (!fs::exists(work / "LATEST")) return std::nullopt;
+  if (!fs::exists(work / "LATEST")) {
+    clear_dir(work);  // what a run killed before its first checkpoint left (a partial metrics log)
+    return std::nullopt;
+  }
   const fs::path dir = work / read_file(work / "LATEST");
-  auto st = json::parse(read_file(dir / "state.json"));
+  Checkpoint c;
+  std::string problem = verify_manifest(dir);
+  if (problem.empty()) {
+    try {
+      const json st = manifest_meta(dir);
+      c = {st.at("step").get<int64_t>(), number_or(st.at("best_valid"), INFINITY), st.at("loss_acc").get<double>(),
+           st.at("loss_n").get<int64_t>(), number_or(st.at("last_loss"), NAN), st.value("wall_seconds", 0.0)};
+    } catch (const std::exception& e) {
+      problem = std::string("bad state: ") + e.what();
+    }
+  }
+  if (!problem.empty()) {
+    log::warn("corrupted checkpoint {}: {}; discarding it, the cell trains again from step 0", dir.string(), problem);
+    clear_dir(work);
+    return std::nullopt;
+  }
+  // Verified: what follows reads exactly the bytes that were written, so a failure here is a bug and throws.
   torch::serialize::InputArchive a;
   a.load_from((dir / "model.pt").string());
   model.load(a);
@@ -104,38 +162,35 @@ std::optional<Checkpoint> read_checkpoint(const fs::path& work, sdk::Model& mode
   o.load_from((dir / "optim.pt").string());
   opt.load(o);
   torch::Tensor rng;
-  torch::load(rng, (dir / "rng.pt").string());
-  auto gen = at::detail::getDefaultCPUGenerator();
+  torch::serialize::InputArchive r;
+  r.load_from((dir / "rng.pt").string());
+  r.read("state", rng);
   {
+    auto gen = at::detail::getDefaultCPUGenerator();
     std::lock_guard<std::mutex> lock(gen.mutex());
     gen.set_state(rng);
   }
-  return Checkpoint{st.at("step").get<int64_t>(), st.at("best_valid").get<double>(), st.value("wall_seconds", 0.0)};
+  fs::copy_file(dir / "metrics.jsonl", work / "metrics.jsonl", fs::copy_options::overwrite_existing);
+  fs::remove(work / "best.pt");
+  if (fs::exists(dir / "best.pt")) fs::copy_file(dir / "best.pt", work / "best.pt");
+  return c;
 }
 
-// Keeps only metric lines up to `step`, so a resumed run does not log a stretch twice.
-void truncate_metrics(const fs::path& p, int64_t step) {
-  if (!fs::exists(p)) return;
-  std::ifstream in(p);
-  std::string line, kept;
-  while (std::getline(in, line)) {
-    try {
-      if (json::parse(line).value("step", int64_t{0}) <= step) kept += line + "\n";
-    } catch (...) {  // a torn last line from a kill: drop it
-    }
-  }
-  write_file_atomic(p, kept);
-}
-
+// Appends one JSON line per write; a failed write (full disk) throws instead of leaving a short log.
 class MetricsLog {
  public:
-  explicit MetricsLog(const fs::path& p) : out_(p, std::ios::app) {}
+  explicit MetricsLog(fs::path p) : path_(std::move(p)), out_(path_, std::ios::app) { check(); }
   void write(const json& j) {
     out_ << j.dump() << "\n";
     out_.flush();
+    check();
   }
 
  private:
+  void check() {
+    if (!out_) throw StageError(path_.string() + ": write failed: " + std::strerror(errno));
+  }
+  fs::path path_;
   std::ofstream out_;
 };
 
@@ -184,7 +239,6 @@ fs::path train_cell(const TrainJob& job) {
     resumed_from = ck.step;
     log::info("{}: resuming from checkpoint at step {}", cell.id, ck.step);
   }
-  truncate_metrics(work / "metrics.jsonl", ck.step);
   // Wall time of earlier processes (to their last checkpoint) plus this one's; work redone after a kill counts twice.
   const double prior_wall = ck.wall_seconds;
   auto checkpoint = [&] {
@@ -202,10 +256,8 @@ fs::path train_cell(const TrainJob& job) {
   const char* stop_env = std::getenv("REPRO_STOP_AFTER_STEP");
   const int64_t stop_after = stop_env ? std::atoll(stop_env) : -1;
   Progress bar(cell.id, total, ck.step);
-  double loss_acc = 0;
-  int64_t loss_n = 0, tokens = 0;
+  int64_t tokens = 0;
   auto t_log = std::chrono::steady_clock::now();
-  double last_loss = NAN;
   for (int64_t epoch = ck.step / steps_per_epoch; epoch < t.epochs; ++epoch) {
     const auto batches = epoch_batches(train, bs, static_cast<uint64_t>(cell.seed), epoch, t.shuffle);
     for (int64_t b = ck.step - epoch * steps_per_epoch; b < steps_per_epoch; ++b) {
@@ -234,22 +286,23 @@ fs::path train_cell(const TrainJob& job) {
       else if (t.clip == "value") torch::nn::utils::clip_grad_value_(model->parameters(), t.grad_clip);
       opt->step();
       ++ck.step;
-      loss_acc += lv;
-      ++loss_n;
-      last_loss = lv;
+      crash_point("train.step", ck.step);
+      ck.loss_acc += lv;
+      ++ck.loss_n;
+      ck.last_loss = lv;
       tokens += x.numel();
       bar.update(ck.step, lv, epoch + 1, t.epochs);
       if (ck.step % t.log_every == 0) {
         auto now = std::chrono::steady_clock::now();
         double secs = std::chrono::duration<double>(now - t_log).count();
-        metrics.write({{"step", ck.step}, {"epoch", epoch + 1}, {"lr", lr}, {"train_loss", loss_acc / loss_n},
+        metrics.write({{"step", ck.step}, {"epoch", epoch + 1}, {"lr", lr}, {"train_loss", ck.loss_acc / ck.loss_n},
                        {"tokens_per_s", secs > 0 ? tokens / secs : 0}});
-        loss_acc = 0, loss_n = 0, tokens = 0, t_log = now;
+        ck.loss_acc = 0, ck.loss_n = 0, tokens = 0, t_log = now;
       }
       if (ck.step % t.checkpoint_every == 0 && ck.step % steps_per_epoch != 0) checkpoint();
       if (ck.step == stop_after) throw StageError(fmt::format("{}: stopped at step {} (REPRO_STOP_AFTER_STEP)", cell.id, ck.step));
     }
-    json line = {{"step", ck.step}, {"epoch", epoch + 1}, {"train_loss_last", last_loss}};
+    json line = {{"step", ck.step}, {"epoch", epoch + 1}, {"train_loss_last", ck.last_loss}};
     if (valid) {
       auto ev = evaluate(*model, *valid, job.device, bs, autocast);
       auto acc = score(*valid, ev.preds);
@@ -258,10 +311,10 @@ fs::path train_cell(const TrainJob& job) {
       line["valid_example_accuracy"] = acc.example;
       if (ev.loss < ck.best_valid) {
         ck.best_valid = ev.loss;
-        if (t.select == "best_valid_loss") save_module(*model, work / "best.pt.tmp"), fs::rename(work / "best.pt.tmp", work / "best.pt");
+        if (t.select == "best_valid_loss") save_module(*model, work / "best.pt");
       }
       bar.note(fmt::format("{} epoch {}/{}: train loss {:.4f}, valid loss {:.4f}, valid query acc {:.3f}", cell.id,
-                           epoch + 1, t.epochs, last_loss, ev.loss, acc.query));
+                           epoch + 1, t.epochs, ck.last_loss, ev.loss, acc.query));
     }
     metrics.write(line);
     checkpoint();
@@ -284,7 +337,7 @@ fs::path train_cell(const TrainJob& job) {
                   {"steps", total},
                   {"epochs", t.epochs},
                   {"settings", train_settings_json(t)},
-                  {"final_train_loss", last_loss},
+                  {"final_train_loss", ck.last_loss},
                   {"device", device_description(job.device)},
                   {"wall_seconds", wall},
                   {"wall_seconds_total", prior_wall + wall},
