@@ -3,16 +3,8 @@
 set -uo pipefail
 repro=$1
 src=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-passed=0
-failed=0
-check() {  # check "<what>" <command...>
-  local what=$1
-  shift
-  if "$@"; then passed=$((passed + 1)); else echo "FAILED: $what"; failed=$((failed + 1)); fi
-}
+# shellcheck source=check.sh
+source "$src/check.sh"
 
 cp "$src/data/e2e.toml" spec.toml
 "$repro" run spec.toml --no-pdf >run1.log 2>&1

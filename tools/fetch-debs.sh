@@ -5,5 +5,5 @@ cd "$(dirname "$0")/.."
 mkdir -p .debs && cd .debs
 apt-get update -qq >/dev/null 2>&1 || true
 apt-get download libboost1.74-dev libboost-program-options1.74-dev libboost-program-options1.74.0 \
-  libtomlplusplus-dev libtomlplusplus3 nlohmann-json3-dev 2>/dev/null
+  libtomlplusplus-dev libtomlplusplus3 nlohmann-json3-dev libgloo-dev 2>/dev/null
 ls -1

@@ -8,14 +8,18 @@
 #include <optional>
 
 #include "../core/dataset_io.hpp"
+#include "../core/distributed.hpp"
 #include "../core/error.hpp"
 #include "../core/log.hpp"
 #include "../core/params.hpp"
 #include "../core/plan.hpp"
 #include "../core/plugins.hpp"
+#include "../core/process.hpp"
 #include <kernels/info.hpp>
 #include "../core/spec.hpp"
 #include "../core/store.hpp"
+#include "../core/fs.hpp"
+#include "../stages/export_slurm.hpp"
 #include "../stages/generate.hpp"
 #include "../stages/index.hpp"
 #include "../stages/report.hpp"
@@ -41,6 +45,7 @@ commands:
   validate <spec>…  check specs against the plugins; prints nothing else on success
   plugins           list plugins and their parameters (--params <spec>: model sizes)
   clean             remove the artifact store (--results <spec>: also that spec's results)
+  export slurm <spec>  write an sbatch array script, one task per stale cell
 
 run 'repro <command> --help' for the command's options.
 exit codes: 0 ok, 1 a cell failed, 2 bad input, 3 plugin error)";
@@ -101,10 +106,29 @@ int show_datasets(const Spec& spec, const PluginRegistry& reg, const Store& stor
   return 0;
 }
 
+// --rank/--world-size/--master override torchrun's variables (DistConfig::from_env).
+DistConfig dist_config(const po::variables_map& vm) {
+  DistConfig d = DistConfig::from_env();
+  if (vm.count("rank")) d.rank = vm["rank"].as<int>();
+  if (vm.count("world-size")) d.world = vm["world-size"].as<int>();
+  if (vm.count("master")) {
+    const auto m = vm["master"].as<std::string>();
+    const auto colon = m.rfind(':');
+    char* end = nullptr;
+    const long port = colon == std::string::npos ? -1 : std::strtol(m.c_str() + colon + 1, &end, 10);
+    if (colon == std::string::npos || colon == 0 || *end != '\0' || port <= 0 || port > 65535)
+      throw UserError("--master: expected HOST:PORT, got '" + m + "'");
+    d.host = m.substr(0, colon);
+    d.port = static_cast<int>(port);
+  }
+  d.check();
+  return d;
+}
+
 int cmd_pipeline(const std::string& cmd, const std::vector<std::string>& args) {
   Common c;
   RunOptions o;
-  std::string spec_path, store, results, reports, device;
+  std::string spec_path, store, results, reports, device, gpus, sweep_dir;
   po::options_description d(fmt::format("repro {} <spec> [options]", cmd));
   d.add(common_options(c));
   d.add_options()("spec", po::value(&spec_path), "experiment spec (TOML)")(
@@ -114,9 +138,18 @@ int cmd_pipeline(const std::string& cmd, const std::vector<std::string>& args) {
       "device", po::value(&device), "override every model's device: cpu | cuda | auto")(
       "force", po::bool_switch(&o.force), "recompute cells even when their results are current")(
       "dry-run,n", po::bool_switch(&o.dry_run), "list what would run, with an estimated cost, and stop")(
-      "jobs,j", po::value(&o.jobs)->default_value(1), "cells to run concurrently")(
+      "jobs,j", po::value(&o.jobs)->default_value(1), "cells to run concurrently (threads of this process)")(
       "only", po::value(&o.only)->multitoken(), "only cells whose id matches a glob, e.g. '*__s0' (repeatable)")(
       "no-pdf", "skip the pandoc PDF");
+  if (cmd != "generate" && cmd != "report")
+    d.add_options()("cell", po::value(&o.cell), "only this cell (an id as in results/<spec>/<id>.json)")(
+        "gpus", po::value(&gpus),
+        "comma-separated GPU ids, repeats allowed (0,0,1): one worker process each, cells spread over them; "
+        "with --cell, one data-parallel rank each (Gloo on --device cpu, NCCL on cuda)")(
+        "rank", po::value<int>(), "this process's data-parallel rank (or RANK)")(
+        "world-size", po::value<int>(), "ranks in the data-parallel group (or WORLD_SIZE)")(
+        "master", po::value<std::string>(), "HOST:PORT of rank 0's rendezvous (or MASTER_ADDR, MASTER_PORT)")(
+        "sweep-worker", po::value(&sweep_dir), "internal: run as a worker of the sweep in this directory");
   int64_t show = 0;
   std::string show_split = "train", show_dataset;
   if (cmd == "generate")
@@ -132,6 +165,14 @@ int cmd_pipeline(const std::string& cmd, const std::vector<std::string>& args) {
   if (c.verbose) log::threshold() = log::Level::Debug;
   if (c.quiet) log::threshold() = log::Level::Warn;
   if (o.jobs < 1) throw UserError("--jobs: expected a positive integer");
+  if (!gpus.empty()) o.gpus = parse_gpu_list(gpus, "--gpus");
+  if (!o.gpus.empty() && o.jobs > 1) throw UserError("--gpus and --jobs: give one (--gpus runs one process per entry)");
+  if (cmd != "generate" && cmd != "report") o.dist = dist_config(vm);
+  if (o.dist.enabled() && !o.gpus.empty())
+    throw UserError("--gpus starts its own ranks: leave out --rank/--world-size (and WORLD_SIZE)");
+  o.sweep_dir = sweep_dir;
+  o.command_line = args;
+  o.command_line.insert(o.command_line.begin(), cmd);
   if (const char* env = std::getenv("REPRO_STORE"); env && vm["store"].defaulted()) store = env;
   o.store_dir = store;
   o.results_root = results;
@@ -152,6 +193,59 @@ int cmd_pipeline(const std::string& cmd, const std::vector<std::string>& args) {
   }
   if (show > 0) return show_datasets(spec, reg, Store(o.store_dir), show, show_split, show_dataset);
   return run_spec(spec, reg, o);
+}
+
+int cmd_export(const std::vector<std::string>& args) {
+  if (args.empty() || args[0] != "slurm") throw UserError("repro export: expected 'slurm' (repro export slurm <spec>)");
+  Common c;
+  RunOptions o;
+  SlurmExport how;
+  std::string out, store, results, device;
+  std::vector<std::string> sbatch;
+  po::options_description d("repro export slurm <spec> [options]");
+  d.add(common_options(c));
+  d.add_options()("spec", po::value(&how.spec_path), "experiment spec (TOML)")(
+      "out,o", po::value(&out), "write the script here (default: standard output)")(
+      "store", po::value(&store)->default_value(".repro/store"), "the shared artifact store (also REPRO_STORE)")(
+      "results", po::value(&results)->default_value("results"), "results root: results/<spec name>/")(
+      "device", po::value(&device)->default_value("cuda"), "the tasks' --device: cuda (one GPU per task) or cpu")(
+      "stage", po::value(&how.stage)->default_value("train"), "what each task runs: train, or probe (train + publish)")(
+      "sbatch", po::value(&sbatch)->composing(), "an extra #SBATCH option, e.g. --sbatch=--partition=gpu (repeatable)")(
+      "force", po::bool_switch(&o.force), "export every cell, not only the stale ones");
+  po::positional_options_description pos;
+  pos.add("spec", 1);
+  auto parsed = parse(std::vector<std::string>(args.begin() + 1, args.end()), d, pos);
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
+  if (how.spec_path.empty()) throw UserError("repro export slurm: missing <spec> (a TOML experiment spec)");
+  if (device != "cuda" && device != "cpu") throw UserError("--device: expected cuda or cpu, got '" + device + "'");
+  if (const char* env = std::getenv("REPRO_STORE"); env && vm["store"].defaulted()) store = env;
+  auto reg = load_plugins(c);
+  Spec spec = load_spec(how.spec_path, reg);
+  o.results_root = results;
+  const auto cells = plan_cells(spec, reg);
+  const auto stale = stale_cells(cells, spec, o);
+  if (stale.empty()) {
+    log::info("{}: all {} cells are up to date; nothing to export", spec.name, cells.size());
+    return 0;
+  }
+  // Tasks start elsewhere: every path they get is absolute.
+  how.binary = self_exe();
+  how.workdir = fs::current_path();
+  how.spec_path = fs::absolute(how.spec_path).string();
+  how.gpu = device == "cuda";
+  how.sbatch = sbatch;
+  how.task_args = {"--store", fs::absolute(store).string(), "--results", fs::absolute(results).string(), "--device", device};
+  for (const auto& p : c.plugin_paths) how.task_args.insert(how.task_args.end(), {"--plugin-path", fs::absolute(p).string()});
+  const std::string script = slurm_array_script(spec, stale, how);
+  if (out.empty()) {
+    std::cout << script;
+  } else {
+    write_file_atomic(out, script);
+    fs::permissions(out, fs::perms::owner_exec | fs::perms::group_exec, fs::perm_options::add);
+    log::info("{}: {} of {} cells stale; wrote {} (sbatch {})", spec.name, stale.size(), cells.size(), out, out);
+  }
+  return 0;
 }
 
 int cmd_validate(const std::vector<std::string>& args) {
@@ -269,6 +363,7 @@ int main(int argc, char** argv) {
     if (cmd == "index") return cmd_index(args);
     if (cmd == "plugins") return cmd_plugins(args);
     if (cmd == "clean") return cmd_clean(args);
+    if (cmd == "export") return cmd_export(args);
     throw UserError("unknown command '" + cmd + "' (run 'repro --help')");
   } catch (const UserError& e) {
     log::error("{}", e.what());

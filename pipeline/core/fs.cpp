@@ -81,6 +81,21 @@ FileLock::FileLock(const fs::path& p) {
   }
 }
 
+FileLock::FileLock(const fs::path& p, std::try_to_lock_t) {
+  fs::create_directories(p.parent_path());
+  fd_ = ::open(p.c_str(), O_RDWR | O_CREAT, 0644);
+  if (fd_ < 0) throw StageError(p.string() + ": cannot open lock: " + std::strerror(errno));
+  int rc;
+  while ((rc = ::flock(fd_, LOCK_EX | LOCK_NB)) != 0 && errno == EINTR) {
+  }
+  if (rc != 0) {
+    const int e = errno;
+    ::close(fd_);
+    fd_ = -1;
+    if (e != EWOULDBLOCK) throw StageError(p.string() + ": cannot lock: " + std::strerror(e));
+  }
+}
+
 FileLock::~FileLock() {
   if (fd_ >= 0) {
     ::flock(fd_, LOCK_UN);

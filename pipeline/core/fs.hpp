@@ -1,6 +1,7 @@
 // Crash-safe file primitives: nothing half-written is ever visible under its final name.
 #pragma once
 #include <filesystem>
+#include <mutex>
 #include <string>
 
 namespace repro {
@@ -14,6 +15,8 @@ void fsync_path(const std::filesystem::path& p);  // file or directory
 class FileLock {
  public:
   explicit FileLock(const std::filesystem::path& p);
+  FileLock(const std::filesystem::path& p, std::try_to_lock_t);  // never blocks: see owns()
+  bool owns() const { return fd_ >= 0; }
   ~FileLock();
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;

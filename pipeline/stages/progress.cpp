@@ -5,6 +5,8 @@
 
 #include <cstdio>
 
+#include "../core/log.hpp"
+
 namespace repro {
 
 namespace {
@@ -17,9 +19,11 @@ std::string hms(double s) {
 
 Progress::Progress(std::string label, int64_t total, int64_t start)
     : label_(std::move(label)), total_(total), start_(start), tty_(::isatty(STDERR_FILENO) != 0),
+      quiet_(log::threshold() > log::Level::Info),
       t0_(std::chrono::steady_clock::now()), last_draw_(t0_) {}
 
 void Progress::update(int64_t step, double loss, int64_t epoch, int64_t epochs) {
+  if (quiet_) return;
   auto now = std::chrono::steady_clock::now();
   const double el = std::chrono::duration<double>(now - t0_).count();
   const double rate = el > 0 ? static_cast<double>(step - start_) / el : 0;
@@ -41,12 +45,13 @@ void Progress::update(int64_t step, double loss, int64_t epoch, int64_t epochs) 
 }
 
 void Progress::note(const std::string& line) {
+  if (quiet_) return;
   fmt::print(stderr, tty_ ? "\r{}\x1b[K\n" : "{}\n", line);
   std::fflush(stderr);
 }
 
 void Progress::finish() {
-  if (tty_) fmt::print(stderr, "\n");
+  if (tty_ && !quiet_) fmt::print(stderr, "\n");
 }
 
 }  // namespace repro

@@ -1,4 +1,5 @@
-// Training progress: a redrawn bar with rate and ETA on a terminal, plain periodic lines otherwise.
+// Training progress: a redrawn bar with rate and ETA on a terminal, plain periodic lines otherwise;
+// nothing under --quiet (and on data-parallel ranks other than 0, which run quiet).
 #pragma once
 #include <chrono>
 #include <string>
@@ -15,7 +16,7 @@ class Progress {
  private:
   std::string label_;
   int64_t total_, start_, last_plain_ = -1;
-  bool tty_;
+  bool tty_, quiet_;
   std::chrono::steady_clock::time_point t0_, last_draw_;
 };
 

@@ -21,7 +21,9 @@
 #include "generate.hpp"
 #include "probe.hpp"
 #include "report.hpp"
+#include "ranks.hpp"
 #include "results.hpp"
+#include "sweep.hpp"
 #include "train.hpp"
 
 namespace repro {
@@ -41,8 +43,10 @@ json read_curve(const fs::path& model_dir) {
   return curve;
 }
 
+}  // namespace
+
 void run_cell(const Spec& spec, const PluginRegistry& plugins, const Store& store, const Cell& cell,
-              const RunOptions& opts) {
+              const RunOptions& opts, DataParallel* data_parallel) {
   const auto t0 = std::chrono::steady_clock::now();
   auto train_dir = ensure_split(store, plugins, spec, cell.train);
   fs::path valid_dir = cell.valid.examples > 0 ? ensure_split(store, plugins, spec, cell.valid) : fs::path();
@@ -53,11 +57,11 @@ void run_cell(const Spec& spec, const PluginRegistry& plugins, const Store& stor
   const ModelSpec& ms = spec.models.at(cell.model);
   const torch::Device device = resolve_device(opts.device.value_or(ms.train.device));
   const CellStream stream(device);
-  if (opts.force) {
+  if (opts.force && (!data_parallel || data_parallel->leader())) {
     if (auto d = store.find("model", cell.model_key)) fs::remove_all(*d);
   }
-  auto model_dir = train_cell({spec, cell, plugins, store, train_dir, valid_dir, device});
-  if (opts.until == Until::Train) return;
+  auto model_dir = train_cell({spec, cell, plugins, store, train_dir, valid_dir, device, data_parallel});
+  if (opts.until == Until::Train || (data_parallel && !data_parallel->leader())) return;
   // Another process on this store may be publishing this cell: the first probes it, the others find its result.
   auto lock = store.lock("result", cell.result_key);
   if (!opts.force && read_result(results_dir(spec, opts), cell.id, cell.result_key)) return;
@@ -91,6 +95,8 @@ void run_cell(const Spec& spec, const PluginRegistry& plugins, const Store& stor
   write_result(results_dir(spec, opts), cell.id, result, probed.matrices);
 }
 
+namespace {
+
 void dry_run(const Spec& spec, const PluginRegistry& plugins, const Store& store, const std::vector<Cell>& cells,
              const std::vector<const Cell*>& stale) {
   double total_flops = 0;
@@ -122,10 +128,12 @@ void dry_run(const Spec& spec, const PluginRegistry& plugins, const Store& store
 
 }  // namespace
 
-int run_spec(const Spec& spec, const PluginRegistry& plugins, const RunOptions& opts) {
-  Store store(opts.store_dir);
-  const auto cells = plan_cells(spec, plugins);
-  const fs::path rdir = results_dir(spec, opts);
+std::vector<const Cell*> stale_cells(const std::vector<Cell>& cells, const Spec& spec, const RunOptions& opts) {
+  if (!opts.cell.empty() && std::none_of(cells.begin(), cells.end(), [&](const Cell& c) { return c.id == opts.cell; })) {
+    std::string ids;
+    for (const auto& c : cells) ids += (ids.empty() ? "" : ", ") + c.id;
+    throw UserError(fmt::format("--cell: '{}' is not a cell of {} (its cells: {})", opts.cell, spec.path, ids));
+  }
   std::vector<const Cell*> stale;
   // generate/train pass every cell through the store (cached artifacts cost a checksum); probe and run
   // skip cells whose published result is current.
@@ -136,15 +144,18 @@ int run_spec(const Spec& spec, const PluginRegistry& plugins, const RunOptions& 
            });
   };
   for (const auto& c : cells)
-    if (selected(c) && (opts.force || !publishes || !read_result(rdir, c.id, c.result_key))) stale.push_back(&c);
+    if (selected(c) && (opts.cell.empty() || c.id == opts.cell) &&
+        (opts.force || !publishes || !read_result(results_dir(spec, opts), c.id, c.result_key)))
+      stale.push_back(&c);
   if (!opts.only.empty() && std::none_of(cells.begin(), cells.end(), selected))
     throw UserError(fmt::format("--only: no cell of {} matches (cell ids look like {})", spec.path, cells.front().id));
-  if (opts.dry_run) {
-    dry_run(spec, plugins, store, cells, stale);
-    return 0;
-  }
-  log::info("{}: {} cells, {} up to date, {} to run", spec.name, cells.size(), cells.size() - stale.size(), stale.size());
+  return stale;
+}
 
+namespace {
+// Cells on `opts.jobs` threads of this process; returns how many failed.
+int run_threads(const Spec& spec, const PluginRegistry& plugins, const Store& store,
+                const std::vector<const Cell*>& stale, const RunOptions& opts) {
   std::atomic<size_t> next{0};
   std::atomic<int> failed{0};
   std::mutex log_mu;
@@ -165,12 +176,36 @@ int run_spec(const Spec& spec, const PluginRegistry& plugins, const RunOptions& 
   for (int j = 1; j < jobs; ++j) pool.emplace_back(worker);
   worker();
   for (auto& t : pool) t.join();
+  return failed.load();
+}
+}  // namespace
 
-  if (opts.until == Until::Report) {
+int run_spec(const Spec& spec, const PluginRegistry& plugins, const RunOptions& opts) {
+  Store store(opts.store_dir);
+  const auto cells = plan_cells(spec, plugins);
+  const fs::path rdir = results_dir(spec, opts);
+  if (!opts.sweep_dir.empty()) return sweep_worker(spec, plugins, store, cells, opts);
+  const std::vector<const Cell*> stale = stale_cells(cells, spec, opts);
+  if (opts.dry_run) {
+    dry_run(spec, plugins, store, cells, stale);
+    return 0;
+  }
+  int failed = 0;
+  if (opts.dist.enabled()) {
+    failed = run_rank(spec, plugins, store, cells, stale, opts);
+  } else {
+    log::info("{}: {} cells, {} up to date, {} to run", spec.name, cells.size(), cells.size() - stale.size(),
+              stale.size());
+    if (opts.gpus.empty()) failed = run_threads(spec, plugins, store, stale, opts);
+    else if (!opts.cell.empty()) failed = stale.empty() ? 0 : launch_ranks(spec, plugins, opts);
+    else failed = run_sweep(spec, stale, opts);
+  }
+
+  if (opts.until == Until::Report && opts.dist.rank == 0) {
     auto md = render_report(spec, cells, {rdir, opts.reports_dir, opts.pdf});
     log::info("report: {}", md.string());
   }
-  if (failed) log::error("{} of {} cells failed", failed.load(), stale.size());
+  if (failed) log::error("{} of {} cells failed", failed, stale.size());
   return failed ? 1 : 0;
 }
 

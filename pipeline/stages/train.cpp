@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <csignal>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -12,6 +13,7 @@
 
 #include "../core/crash.hpp"
 #include "../core/dataset_io.hpp"
+#include "../core/distributed.hpp"
 #include "../core/fs.hpp"
 #include "../core/log.hpp"
 #include "../core/manifest.hpp"
@@ -179,8 +181,14 @@ std::optional<Checkpoint> read_checkpoint(const fs::path& work, sdk::Model& mode
 // Appends one JSON line per write; a failed write (full disk) throws instead of leaving a short log.
 class MetricsLog {
  public:
-  explicit MetricsLog(fs::path p) : path_(std::move(p)), out_(path_, std::ios::app) { check(); }
+  // An empty path logs nothing (a data-parallel rank other than 0).
+  explicit MetricsLog(fs::path p) : path_(std::move(p)) {
+    if (path_.empty()) return;
+    out_.open(path_, std::ios::app);
+    check();
+  }
   void write(const json& j) {
+    if (!out_.is_open()) return;
     out_ << j.dump() << "\n";
     out_.flush();
     check();
@@ -208,14 +216,11 @@ std::unique_ptr<torch::optim::AdamW> make_optimizer(sdk::Model& model, const Tra
   return std::make_unique<torch::optim::AdamW>(std::move(groups), torch::optim::AdamWOptions(t.lr));
 }
 
-}  // namespace
-
-fs::path train_cell(const TrainJob& job) {
+// Trains the cell's model and commits it (the caller holds the model's lock, or is a follower rank).
+fs::path train_model(const TrainJob& job) {
   const Cell& cell = job.cell;
-  if (auto d = job.store.find("model", cell.model_key)) return *d;
-  auto lock = job.store.lock("model", cell.model_key);
-  if (auto d = job.store.find("model", cell.model_key)) return *d;
-
+  DataParallel* dp = job.data_parallel;
+  const bool leader = !dp || dp->leader();
   const ModelSpec& ms = job.spec.models.at(cell.model);
   const TrainSpec& t = ms.train;
   const auto t0 = std::chrono::steady_clock::now();
@@ -241,11 +246,16 @@ fs::path train_cell(const TrainJob& job) {
   }
   // Wall time of earlier processes (to their last checkpoint) plus this one's; work redone after a kill counts twice.
   const double prior_wall = ck.wall_seconds;
-  auto checkpoint = [&] {
+  auto checkpoint = [&] {  // rank 0 alone writes
+    if (!leader) return;
     ck.wall_seconds = prior_wall + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     write_checkpoint(work, *model, *opt, ck);
   };
-  MetricsLog metrics(work / "metrics.jsonl");
+  MetricsLog metrics(leader ? work / "metrics.jsonl" : fs::path());
+  if (dp) {
+    dp->broadcast_parameters(*model);
+    dp->attach(*model);  // after loading: the reducer's hooks belong to these parameter tensors
+  }
 
   const int64_t n = train.inputs.size(0), bs = std::min(t.batch_size, n);
   const int64_t steps_per_epoch = static_cast<int64_t>(epoch_batches(train, bs, 0, 0, false).size());
@@ -255,6 +265,10 @@ fs::path train_cell(const TrainJob& job) {
   // Test hook: die at this step as if killed (exercises resume without timing-dependent signals).
   const char* stop_env = std::getenv("REPRO_STOP_AFTER_STEP");
   const int64_t stop_after = stop_env ? std::atoll(stop_env) : -1;
+  // Test hook: SIGKILL this process at this step, once per cell (a marker in the work directory lets the
+  // resumed run pass it), as if a sweep worker were killed mid-cell.
+  const char* kill_env = std::getenv("REPRO_KILL_AT_STEP");
+  const int64_t kill_at = kill_env ? std::atoll(kill_env) : -1;
   Progress bar(cell.id, total, ck.step);
   int64_t tokens = 0;
   auto t_log = std::chrono::steady_clock::now();
@@ -263,17 +277,28 @@ fs::path train_cell(const TrainJob& job) {
     for (int64_t b = ck.step - epoch * steps_per_epoch; b < steps_per_epoch; ++b) {
       auto idx = batches[b].rows.to(job.device);
       auto cut = [&](const torch::Tensor& all) { return all.index_select(0, idx).narrow(1, 0, batches[b].length); };
+      auto count = cut(m_all).sum().clamp_min(1);  // the global batch's scored tokens
+      if (dp) {
+        auto [lo, hi] = dp->shard(idx.size(0));
+        idx = idx.slice(0, lo, hi);
+      }
       auto x = cut(x_all), y = cut(y_all), m = cut(m_all);
       const double lr = lr_at(t.lr, t.warmup_fraction, t.min_lr_fraction, t.schedule, ck.step, total);
       for (auto& g : opt->param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
       torch::Tensor loss;
       {
         AutocastGuard ag(autocast);
-        auto logits = model->forward(x);
-        auto [sum, count] = masked_ce_sum(logits, y, m);
-        loss = sum / count.clamp_min(1);
+        torch::Tensor sum;
+        if (x.size(0) > 0) {
+          sum = masked_ce_sum(model->forward(x), y, m).first;
+        } else {  // a rank with no rows of a short batch still joins the reduction, with zero gradients
+          sum = torch::zeros({}, torch::dtype(torch::kFloat).device(job.device));
+          for (const auto& p : model->parameters()) sum = sum + p.sum().to(torch::kFloat) * 0;
+        }
+        loss = sum / count;
+        if (dp) loss = loss * dp->loss_scale();
       }
-      const double lv = loss.item<double>();
+      const double lv = dp ? dp->sum(loss.item<double>()) / dp->loss_scale() : loss.item<double>();
       if (!std::isfinite(lv)) {
         bar.finish();
         throw StageError(fmt::format("{}: non-finite loss ({}) at step {} (epoch {}); stopped, the last good "
@@ -281,6 +306,7 @@ fs::path train_cell(const TrainJob& job) {
                                      cell.id, lv, ck.step + 1, epoch + 1, work.string()));
       }
       opt->zero_grad();
+      if (dp) dp->prepare_for_backward(loss);
       loss.backward();
       if (t.clip == "norm") torch::nn::utils::clip_grad_norm_(model->parameters(), t.grad_clip);
       else if (t.clip == "value") torch::nn::utils::clip_grad_value_(model->parameters(), t.grad_clip);
@@ -290,7 +316,7 @@ fs::path train_cell(const TrainJob& job) {
       ck.loss_acc += lv;
       ++ck.loss_n;
       ck.last_loss = lv;
-      tokens += x.numel();
+      tokens += batches[b].rows.numel() * batches[b].length;  // the global batch, also under data parallelism
       bar.update(ck.step, lv, epoch + 1, t.epochs);
       if (ck.step % t.log_every == 0) {
         auto now = std::chrono::steady_clock::now();
@@ -300,10 +326,14 @@ fs::path train_cell(const TrainJob& job) {
         ck.loss_acc = 0, ck.loss_n = 0, tokens = 0, t_log = now;
       }
       if (ck.step % t.checkpoint_every == 0 && ck.step % steps_per_epoch != 0) checkpoint();
+      if (ck.step == kill_at && leader && !fs::exists(work / "killed-once")) {
+        write_file_atomic(work / "killed-once", "");
+        ::raise(SIGKILL);
+      }
       if (ck.step == stop_after) throw StageError(fmt::format("{}: stopped at step {} (REPRO_STOP_AFTER_STEP)", cell.id, ck.step));
     }
     json line = {{"step", ck.step}, {"epoch", epoch + 1}, {"train_loss_last", ck.last_loss}};
-    if (valid) {
+    if (valid && leader) {
       auto ev = evaluate(*model, *valid, job.device, bs, autocast);
       auto acc = score(*valid, ev.preds);
       line["valid_loss"] = ev.loss;
@@ -321,6 +351,14 @@ fs::path train_cell(const TrainJob& job) {
   }
   bar.finish();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (dp) {
+    dp->expect_identical(*model);
+    if (!leader) {
+      dp->barrier();  // until rank 0 has committed the model
+      if (auto d = job.store.find("model", cell.model_key)) return *d;
+      throw StageError(fmt::format("{}: rank {}: rank 0 finished but committed no model", cell.id, dp->rank()));
+    }
+  }
 
   auto b = job.store.build("model", cell.model_key);
   if (t.select == "best_valid_loss" && fs::exists(work / "best.pt")) fs::copy_file(work / "best.pt", b.dir() / "model.pt");
@@ -339,6 +377,7 @@ fs::path train_cell(const TrainJob& job) {
                   {"settings", train_settings_json(t)},
                   {"final_train_loss", ck.last_loss},
                   {"device", device_description(job.device)},
+                  {"data_parallel_ranks", dp ? dp->world() : 1},
                   {"wall_seconds", wall},
                   {"wall_seconds_total", prior_wall + wall},
                   {"resumed_from_step", resumed_from ? json(*resumed_from) : json(nullptr)},
@@ -346,9 +385,32 @@ fs::path train_cell(const TrainJob& job) {
   write_file_atomic(b.dir() / "train.json", summary.dump(2));
   auto dir = b.commit(summary);
   fs::remove_all(work);
+  if (dp) dp->barrier();
   log::info("{}: trained {} params for {} steps in {:.1f}s on {}", cell.id, n_params, total, wall,
             device_description(job.device));
   return dir;
+}
+
+}  // namespace
+
+fs::path train_cell(const TrainJob& job) {
+  const Cell& cell = job.cell;
+  DataParallel* dp = job.data_parallel;
+  if (!dp) {
+    if (auto d = job.store.find("model", cell.model_key)) return *d;
+    auto lock = job.store.lock("model", cell.model_key);
+    if (auto d = job.store.find("model", cell.model_key)) return *d;
+    return train_model(job);
+  }
+  // Data-parallel: rank 0 locks and decides; every rank follows its decision.
+  if (!dp->leader()) {
+    if (dp->leaders_choice(false)) return job.store.find("model", cell.model_key).value_or(fs::path());
+    return train_model(job);
+  }
+  auto lock = job.store.lock("model", cell.model_key);
+  auto d = job.store.find("model", cell.model_key);
+  if (dp->leaders_choice(d.has_value())) return *d;
+  return train_model(job);
 }
 
 }  // namespace repro

@@ -9,6 +9,8 @@
 
 namespace repro {
 
+class DataParallel;
+
 struct TrainJob {
   const Spec& spec;
   const Cell& cell;
@@ -16,9 +18,11 @@ struct TrainJob {
   const Store& store;
   std::filesystem::path train_dir, valid_dir;  // valid_dir empty when the dataset has no valid split
   torch::Device device;
+  DataParallel* data_parallel = nullptr;  // set: this process is one rank of a data-parallel group
 };
 
-// Model artifact directory (built if absent).
+// Model artifact directory (built if absent). Data-parallel: every rank trains on its share of each
+// batch; rank 0 alone takes the lock, checkpoints, logs, validates and commits.
 std::filesystem::path train_cell(const TrainJob& job);
 
 // Builds the cell's model, seeded deterministically (thread-safe), on CPU.
