@@ -164,6 +164,12 @@ TEST(ReportSpec, BadInputIsOneLineWithLocation) {
   EXPECT_NE(load_error(std::string(kSpec) + "[[report.figures]]\nkind = \"curve\"\ny = \"valid_acc\"\n")
                 .find("report.figures[1].y"),
             std::string::npos);
+  // A tracked curve needs its dataset in [train] track; unknown datasets there are named.
+  const std::string tracked = "[[report.figures]]\nkind = \"curve\"\ny = \"track.last.query_accuracy\"\n";
+  EXPECT_NE(load_error(std::string(kSpec) + tracked).find("track.<dataset>.<metric>"), std::string::npos);
+  EXPECT_NO_THROW(Fixture(with(std::string(kSpec) + tracked, "[grid]", "[train]\ntrack = [\"last\"]\n\n[grid]")));
+  EXPECT_NE(load_error(with(kSpec, "[grid]", "[train]\ntrack = [\"lst\"]\n\n[grid]")).find("did you mean 'last'"),
+            std::string::npos);
 }
 
 TEST(ReportTables, OursPaperDeltaAndNotRun) {
@@ -313,4 +319,28 @@ TEST(ReportFigures, AlternativeShares) {
   ASSERT_EQ(pts.size(), 3u);
   EXPECT_NEAR(pts[0].value, 0.55, 1e-9);
   EXPECT_EQ(pts[2].x, 2);
+}
+
+// `models` globs keep other models that share a figure's axes (e.g. ablations) out of its points.
+TEST(ReportFigures, ModelGlobsSelectTheCells) {
+  std::string s = with(kSpec, "models = [\"tf\"]", "models = [\"tf\", \"tf_abl\"]");
+  s = with(s, "rows = \"test\"\ncols = \"train\"\n", "rows = \"test\"\ncols = \"train\"\nmodel = \"tf\"\n");
+  s = with(s, "values = [[10.0, 90.0]]", "values = [[10.0, 90.0], [10.0, 90.0]]");
+  s = with(s, "[grid]", "[models.tf_abl]\narchitecture = \"transformer\"\nconfig = { d_model = 16, n_layers = 1, n_heads = 1 }\n\n[grid]");
+  const auto points_of = [](const Fixture& f) {
+    for (const auto& c : f.cells)
+      if (c.train_dataset == "std" && c.seed == 0) {
+        const json test = {{"query_accuracy", c.model == "tf" ? 0.8 : 0.2}};
+        write_result(f.results(), c.id, {{"result_key", c.result_key}, {"tests", {{"std", test}}}});
+      }
+    return sweep_points(f.spec, f.cells, load_results(f.cells, f.results()), f.spec.report.figures[0]);
+  };
+  const auto all = points_of(Fixture(with(s, "x = \"subset.n\"", "x = \"model.d_model\"")));
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_NEAR(all[0].value, 0.5, 1e-9);  // both models share d_model 16: averaged
+  const auto tf = points_of(Fixture(with(s, "x = \"subset.n\"", "x = \"model.d_model\"\nmodels = [\"t?\"]")));
+  ASSERT_EQ(tf.size(), 1u);
+  EXPECT_NEAR(tf[0].value, 0.8, 1e-9);
+  EXPECT_NE(load_error(with(s, "x = \"subset.n\"", "x = \"subset.n\"\nmodels = [\"zz*\"]")).find("'zz*' matches no model"),
+            std::string::npos);
 }

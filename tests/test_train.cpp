@@ -136,3 +136,24 @@ TEST(Train, OnlyRunsTheCellsItsGlobsMatch) {
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir.path() / "store" / "model")) ++trained;
   EXPECT_EQ(trained, 2u);
 }
+
+// [train] track: each epoch's line of the curve scores the tracked test sets; the last one is the final model's.
+TEST(Train, TrackedTestSetsAreScoredEveryEpoch) {
+  test::TempDir dir;
+  auto spec = load_spec(dir.write("s.toml", test::tiny_spec("epochs = 3\nlr = 3e-3\ntrack = [\"mqar\"]\n")).string(),
+                        test::plugins());
+  const auto untracked = load_spec(dir.write("u.toml", test::tiny_spec("epochs = 3\nlr = 3e-3\n")).string(), test::plugins());
+  EXPECT_NE(plan_cells(spec, test::plugins())[0].model_key, plan_cells(untracked, test::plugins())[0].model_key)
+      << "a model trained without tracking has no such curve: it must not be reused";
+  ASSERT_EQ(run_spec(spec, test::plugins(), options(dir)), 0);
+  const auto r = nlohmann::json::parse(read_file(dir.path() / "results" / "tiny" / "mqar__tf__s0.json"));
+  std::vector<double> acc;
+  for (const auto& p : r["curve"])
+    if (p.contains("track.mqar.query_accuracy")) {
+      acc.push_back(p["track.mqar.query_accuracy"].get<double>());
+      EXPECT_TRUE(p.contains("track.mqar.loss") && p.contains("track.mqar.example_accuracy")) << p.dump();
+    }
+  ASSERT_EQ(acc.size(), 3u);
+  // The probe scores the same final model on the same test split (other batch sizes: allow rounding).
+  EXPECT_NEAR(acc.back(), r["tests"]["mqar"]["query_accuracy"].get<double>(), 0.02);
+}

@@ -5,29 +5,32 @@
 using namespace repro;
 
 namespace {
-std::shared_ptr<sdk::Model> small_transformer(int64_t vocab, int64_t layers = 2) {
+std::shared_ptr<sdk::Model> small_transformer(int64_t vocab, int64_t layers = 2, int64_t conv_width = 0) {
   std::map<std::string, sdk::Value> v;
   for (const auto& p : test::plugins().architecture("transformer")->params()) v[p.name] = p.default_value;
   v["d_model"] = int64_t{32};
   v["n_layers"] = layers;
   v["n_heads"] = int64_t{4};
   v["rotary_pct"] = 1.0;
+  v["conv_width"] = conv_width;
   torch::manual_seed(0);
   return test::plugins().build_model("transformer", sdk::Params(v), {vocab, 64});
 }
+
+// Changing tokens from position 12 on leaves the logits before 12 as they were, and changes later ones.
+void expect_causal(sdk::Model& m, int64_t vocab) {
+  m.eval();
+  torch::NoGradGuard ng;
+  auto x = torch::randint(0, vocab, {3, 24}, torch::kInt64);
+  auto y = x.clone();
+  y.slice(1, 12) = torch::randint(0, vocab, {3, 12}, torch::kInt64);
+  auto a = m.forward(x), b = m.forward(y);
+  EXPECT_TRUE(torch::allclose(a.slice(1, 0, 12), b.slice(1, 0, 12), 1e-5, 1e-5));
+  EXPECT_FALSE(torch::allclose(a.slice(1, 12), b.slice(1, 12), 1e-5, 1e-5));
+}
 }  // namespace
 
-TEST(Transformer, CausalFutureTokensDoNotChangeEarlierLogits) {
-  auto m = small_transformer(50);
-  m->eval();
-  torch::NoGradGuard ng;
-  auto x = torch::randint(0, 50, {3, 24}, torch::kInt64);
-  auto y = x.clone();
-  y.slice(1, 12) = torch::randint(0, 50, {3, 12}, torch::kInt64);
-  auto a = m->forward(x), b = m->forward(y);
-  EXPECT_TRUE(torch::allclose(a.slice(1, 0, 12), b.slice(1, 0, 12), 1e-5, 1e-5));
-  EXPECT_FALSE(torch::allclose(a.slice(1, 12), b.slice(1, 12), 1e-5, 1e-5));  // and later ones do change
-}
+TEST(Transformer, CausalFutureTokensDoNotChangeEarlierLogits) { expect_causal(*small_transformer(50), 50); }
 
 TEST(Transformer, MixingMatricesAreCausalRowStochasticAndMatchForward) {
   auto m = small_transformer(50);
@@ -76,26 +79,16 @@ TEST(Transformer, PaperPythiaConfigHasAbout133MParameters) {
 
 // Achilles' Heel Fig. 9: conv_width adds exactly one causal depthwise conv (weight + bias) per block before Q, K, V.
 TEST(Transformer, ConvBeforeAttentionAddsOneCausalConvPerBlock) {
-  auto plain = small_transformer(50);
-  std::map<std::string, sdk::Value> v;
-  for (const auto& p : test::plugins().architecture("transformer")->params()) v[p.name] = p.default_value;
-  v["d_model"] = int64_t{32}, v["n_layers"] = int64_t{2}, v["n_heads"] = int64_t{4}, v["rotary_pct"] = 1.0;
-  v["conv_width"] = int64_t{4};
-  torch::manual_seed(0);
-  auto conv = test::plugins().build_model("transformer", sdk::Params(v), {50, 64});
-  std::set<std::string> extra;
-  std::map<std::string, torch::Tensor> base;
-  for (const auto& p : plain->named_parameters()) base[p.key()] = p.value();
+  auto plain = small_transformer(50), conv = small_transformer(50, 2, 4);
+  std::set<std::string> base, extra;
+  for (const auto& p : plain->named_parameters()) base.insert(p.key());
   for (const auto& p : conv->named_parameters())
     if (!base.count(p.key())) extra.insert(p.key());
   EXPECT_EQ(extra, (std::set<std::string>{"block0.conv.weight", "block0.conv.bias", "block1.conv.weight", "block1.conv.bias"}));
-  conv->eval();
-  torch::NoGradGuard ng;
-  auto x = torch::randint(0, 50, {2, 20}, torch::kInt64);
-  auto y = x.clone();
-  y.slice(1, 10) = torch::randint(0, 50, {2, 10}, torch::kInt64);
-  auto a = conv->forward(x), b = conv->forward(y);
-  EXPECT_TRUE(torch::allclose(a.slice(1, 0, 10), b.slice(1, 0, 10), 1e-5, 1e-5));
+  expect_causal(*conv, 50);
   // Same seed, same shared parameters: only the conv can make the outputs differ.
-  EXPECT_FALSE(torch::allclose(a, plain->forward(x), 1e-3, 1e-3));
+  torch::NoGradGuard ng;
+  plain->eval();
+  auto x = torch::randint(0, 50, {2, 20}, torch::kInt64);
+  EXPECT_FALSE(torch::allclose(conv->forward(x), plain->forward(x), 1e-3, 1e-3));
 }

@@ -10,11 +10,14 @@ namespace repro {
 
 nlohmann::json train_settings_json(const TrainSpec& t) {
   // device, checkpoint_every and log_every are deliberately absent: they do not change what is trained.
-  return {{"epochs", t.epochs},        {"batch_size", t.batch_size}, {"lr", t.lr},
+  nlohmann::json j = {{"epochs", t.epochs},        {"batch_size", t.batch_size}, {"lr", t.lr},
           {"weight_decay", t.weight_decay}, {"warmup_fraction", t.warmup_fraction},
           {"min_lr_fraction", t.min_lr_fraction}, {"beta1", t.beta1}, {"beta2", t.beta2},
           {"grad_clip", t.grad_clip}, {"schedule", t.schedule}, {"clip", t.clip},
           {"precision", t.precision}, {"select", t.select}, {"shuffle", t.shuffle}};
+  // Tracking adds curves to the model artifact; only when set, so specs without it keep their model keys.
+  if (!t.track.empty()) j["track"] = t.track;
+  return j;
 }
 
 SplitRef split_ref(const Spec& spec, const PluginRegistry& plugins, const std::string& id, sdk::Split split) {

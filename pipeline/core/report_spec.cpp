@@ -1,7 +1,11 @@
 #include "report_spec.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <fnmatch.h>
+
+#include <algorithm>
 #include <cctype>
 #include <limits>
 #include <set>
@@ -148,6 +152,31 @@ void check_axis(const TomlReader& f, const std::string& key, const std::string& 
                             "alternative, got \"{}\"", axis));
 }
 
+// A curve's y: a field of the training log. track.<dataset>.<metric> needs the dataset in some model's [train] track.
+std::string read_curve_field(const TomlReader& f, const Spec& spec) {
+  const std::vector<std::string> fixed = {"train_loss", "valid_loss", "valid_query_accuracy", "valid_example_accuracy"};
+  const std::string y = f.str("y", "train_loss");
+  if (std::find(fixed.begin(), fixed.end(), y) != fixed.end()) return y;
+  std::set<std::string> fields;
+  for (const auto& [_, m] : spec.models)
+    for (const auto& id : m.train.track)
+      for (const char* metric : {"loss", "query_accuracy", "example_accuracy"}) fields.insert("track." + id + "." + metric);
+  if (fields.count(y)) return y;
+  f.fail("y", fmt::format("expected one of {}{} (track.<dataset>.<metric> for a dataset in [train] track)",
+                          fmt::join(fixed, ", "), fields.empty() ? "" : ", " + fmt::format("{}", fmt::join(fields, ", "))));
+}
+
+// `models`: ids or globs, each matching at least one model of the grid.
+void read_model_globs(const TomlReader& f, const Spec& spec, FigureSpec& out) {
+  if (!f.has("models")) return;
+  if (out.pins.count("model")) f.fail("models", "the figure already pins one model");
+  out.models = f.strings("models");
+  for (const auto& g : out.models)
+    if (std::none_of(spec.grid.models.begin(), spec.grid.models.end(),
+                     [&](const std::string& id) { return ::fnmatch(g.c_str(), id.c_str(), 0) == 0; }))
+      f.fail("models", fmt::format("'{}' matches no model of the grid", g));
+}
+
 FigureSpec read_figure(const TomlReader& f, const Spec& spec, size_t index) {
   FigureSpec out;
   out.loc = f.where();
@@ -176,7 +205,10 @@ FigureSpec read_figure(const TomlReader& f, const Spec& spec, size_t index) {
         if (grid_ids(spec, dim).size() > 1) f.fail(dim, "a matrix figure needs one " + dim + ": pin it");
         out.pins[dim] = grid_ids(spec, dim).front();
       }
-  } else if (out.kind == "sweep" || out.kind == "phase") {
+  } else {
+    read_model_globs(f, spec, out);
+  }
+  if (out.kind == "sweep" || out.kind == "phase") {
     out.metric = f.choice("metric", out.metric, metric_names());
     out.x = f.str("x");
     check_axis(f, "x", out.x);
@@ -190,7 +222,7 @@ FigureSpec read_figure(const TomlReader& f, const Spec& spec, size_t index) {
     if (out.x.rfind("subset.", 0) == 0 && out.metric == "token_accuracy")
       f.fail("metric", "subsets carry query_accuracy and example_accuracy only");
   } else if (out.kind == "curve") {
-    out.y = f.choice("y", "train_loss", {"train_loss", "valid_loss", "valid_query_accuracy", "valid_example_accuracy"});
+    out.y = read_curve_field(f, spec);
   }
   f.finish();
   return out;

@@ -67,6 +67,9 @@ struct ClaimSpec {
 struct FigureSpec {
   std::string id, title, kind, artifact, caption;  // kind: matrix | sweep | phase | curve
   std::map<std::string, std::string> pins;         // train/test/model
+  // sweep / phase / curve: only models whose id matches one of these globs (empty = every model), e.g. to keep
+  // ablation models out of a phase diagram whose axes would otherwise average them in.
+  std::vector<std::string> models;
   std::string metric = "query_accuracy";
   // matrix: which saved probe matrix, of which example, layer and seed
   std::string matrix = "mixing";  // mixing | info_flow

@@ -18,7 +18,7 @@ constexpr int64_t kBig = std::numeric_limits<int32_t>::max();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 // Reads [train] keys into `t`, starting from `base` (the experiment's values for per-model overrides).
-TrainSpec read_train(const TomlReader& r, TrainSpec t) {
+TrainSpec read_train(const TomlReader& r, TrainSpec t, const std::map<std::string, DatasetSpec>& datasets) {
   t.epochs = r.integer("epochs", t.epochs, 1, 100000);
   t.batch_size = r.integer("batch_size", t.batch_size, 1, 1 << 20);
   t.lr = r.number("lr", t.lr, 0, 10);
@@ -36,6 +36,13 @@ TrainSpec read_train(const TomlReader& r, TrainSpec t) {
   t.shuffle = r.boolean("shuffle", t.shuffle);
   t.checkpoint_every = r.integer("checkpoint_every", t.checkpoint_every, 1, kBig);
   t.log_every = r.integer("log_every", t.log_every, 1, kBig);
+  if (r.has("track")) {
+    t.track = r.strings("track");
+    std::vector<std::string> testable;
+    for (const auto& [id, d] : datasets)
+      if (d.test_examples > 0) testable.push_back(id);
+    check_ids(r, "track", t.track, testable, "dataset with test_examples > 0");
+  }
   r.finish();
   return t;
 }
@@ -120,7 +127,7 @@ Spec load_spec(const std::string& path, const PluginRegistry& plugins) {
     s.datasets[id] = out;
   }
 
-  s.train = top.sub_opt("train") ? read_train(top.sub("train"), TrainSpec{}) : TrainSpec{};
+  s.train = top.sub_opt("train") ? read_train(top.sub("train"), TrainSpec{}, s.datasets) : TrainSpec{};
 
   auto ms = top.sub("models");
   for (const auto& id : ms.keys()) {
@@ -131,7 +138,7 @@ Spec load_spec(const std::string& path, const PluginRegistry& plugins) {
     out.architecture = m.str("architecture");
     out.config = plugin_params(m, "architecture", "config", [&] { return plugins.architecture(out.architecture); });
     out.label = m.str("label", id);
-    out.train = m.sub_opt("train") ? read_train(m.sub("train"), s.train) : s.train;
+    out.train = m.sub_opt("train") ? read_train(m.sub("train"), s.train, s.datasets) : s.train;
     m.finish();
     s.models[id] = out;
   }

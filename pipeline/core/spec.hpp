@@ -38,6 +38,8 @@ struct TrainSpec {
   bool shuffle = true;
   int64_t checkpoint_every = 500;     // optimizer steps between checkpoints (and at every epoch end)
   int64_t log_every = 50;
+  // Test datasets also scored at every epoch end, for accuracy-over-training figures (Achilles Figs. 7, 8).
+  std::vector<std::string> track;
 };
 
 struct ModelSpec {

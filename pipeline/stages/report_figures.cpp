@@ -1,6 +1,7 @@
 #include "report_figures.hpp"
 
 #include <fmt/format.h>
+#include <fnmatch.h>
 #include <repro/sdk.hpp>
 
 #include <algorithm>
@@ -165,6 +166,18 @@ ReportFigure matrix_figure(const Spec& spec, const std::vector<Cell>& cells, con
 
 // --- sweeps and phase diagrams
 
+// The cells a sweep, phase or curve figure draws from: its pins, then its `models` globs.
+std::vector<const Cell*> figure_cells(const std::vector<Cell>& cells, const FigureSpec& f) {
+  auto out = cells_at(cells, f.pins);
+  if (f.models.empty()) return out;
+  const auto unlisted = [&](const Cell* c) {
+    return std::none_of(f.models.begin(), f.models.end(),
+                        [&](const std::string& g) { return ::fnmatch(g.c_str(), c->model.c_str(), 0) == 0; });
+  };
+  out.erase(std::remove_if(out.begin(), out.end(), unlisted), out.end());
+  return out;
+}
+
 ReportFigure sweep_figure(const Spec& spec, const std::vector<Cell>& cells, const Results& res, const FigureSpec& f,
                           const std::string& name) {
   ReportFigure out{f.title, std::nullopt, f.caption};
@@ -214,13 +227,21 @@ ReportFigure sweep_figure(const Spec& spec, const std::vector<Cell>& cells, cons
   return out;
 }
 
+// "Training loss", "Validation query_accuracy", "example_accuracy on <dataset label>" (track.<dataset>.<metric>).
+std::string curve_title(const Spec& spec, const std::string& y) {
+  if (y == "train_loss") return "Training loss";
+  if (y.rfind("valid_", 0) == 0) return "Validation " + y.substr(6);
+  const auto dot = y.rfind('.');
+  return y.substr(dot + 1) + " on " + spec.datasets.at(y.substr(6, dot - 6)).label;
+}
+
 // One line per cell of a field of the training log against the optimizer step (`y` = train_loss: every logged
-// point; valid_*: one point per epoch).
+// point; valid_* and track.*: one point per epoch).
 ReportFigure curve_figure(const Spec& spec, const std::vector<const Cell*>& cells, const Results& res,
                           const std::string& y, const std::string& name) {
   LinePlot p;
-  const bool loss = y.find("loss") != std::string::npos;
-  p.title = (y == "train_loss" ? "Training loss" : "Validation " + y.substr(6)) + " (" + spec.name + ")";
+  const bool loss = y.size() >= 4 && y.compare(y.size() - 4, 4, "loss") == 0;
+  p.title = curve_title(spec, y) + " (" + spec.name + ")";
   p.xlabel = "optimizer step";
   p.ylabel = loss ? "cross-entropy (loss mask)" : "accuracy";
   p.logy = loss;
@@ -235,6 +256,7 @@ ReportFigure curve_figure(const Spec& spec, const std::vector<const Cell*>& cell
   }
   ReportFigure out{y == "train_loss" ? "Training loss per cell" : p.title, std::nullopt, ""};
   if (!p.series.empty()) out.figure = line_figure(name, p);
+  else out.note = "Not run: no result has this curve yet.";
   return out;
 }
 
@@ -244,7 +266,7 @@ std::vector<SweepPoint> sweep_points(const Spec& spec, const std::vector<Cell>& 
                                      const FigureSpec& f) {
   std::map<std::tuple<std::string, double, double>, std::vector<double>> acc;
   const bool by_subset = f.x.rfind("subset.", 0) == 0 || f.y.rfind("subset.", 0) == 0;
-  for (const Cell* c : cells_at(cells, f.pins)) {
+  for (const Cell* c : figure_cells(cells, f)) {
     auto it = res.by_cell.find(c->id);
     if (it == res.by_cell.end()) continue;
     for (const auto& test : spec.grid.test) {
@@ -279,7 +301,11 @@ std::vector<ReportFigure> report_figures(const Spec& spec, const std::vector<Cel
   for (const auto& f : spec.report.figures) {
     const std::string name = spec.name + "-" + f.id;
     if (f.kind == "matrix") out.push_back(matrix_figure(spec, cells, res, f, name));
-    else if (f.kind == "curve") out.push_back(curve_figure(spec, cells_at(cells, f.pins), res, f.y, name));
+    else if (f.kind == "curve") {
+      out.push_back(curve_figure(spec, figure_cells(cells, f), res, f.y, name));
+      if (f.title != f.id) out.back().title = f.title;
+      if (out.back().figure) out.back().note = f.caption;
+    }
     else out.push_back(sweep_figure(spec, cells, res, f, name));
   }
   // Every report shows how training went, whether or not the spec asks for figures.

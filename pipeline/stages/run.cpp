@@ -52,15 +52,18 @@ void run_cell(const Spec& spec, const PluginRegistry& plugins, const Store& stor
   fs::path valid_dir = cell.valid.examples > 0 ? ensure_split(store, plugins, spec, cell.valid) : fs::path();
   std::vector<fs::path> test_dirs;
   for (const auto& t : cell.tests) test_dirs.push_back(ensure_split(store, plugins, spec, t));
+  const ModelSpec& ms = spec.models.at(cell.model);
+  std::vector<std::pair<std::string, fs::path>> tracked;
+  for (const auto& id : ms.train.track)
+    tracked.emplace_back(id, ensure_split(store, plugins, spec, split_ref(spec, plugins, id, sdk::Split::Test)));
   if (opts.until == Until::Generate) return;
 
-  const ModelSpec& ms = spec.models.at(cell.model);
   const torch::Device device = resolve_device(opts.device.value_or(ms.train.device));
   const CellStream stream(device);
   if (opts.force && (!data_parallel || data_parallel->leader())) {
     if (auto d = store.find("model", cell.model_key)) fs::remove_all(*d);
   }
-  auto model_dir = train_cell({spec, cell, plugins, store, train_dir, valid_dir, device, data_parallel});
+  auto model_dir = train_cell({spec, cell, plugins, store, train_dir, valid_dir, device, data_parallel, tracked});
   if (opts.until == Until::Train || (data_parallel && !data_parallel->leader())) return;
   // Another process on this store may be publishing this cell: the first probes it, the others find its result.
   auto lock = store.lock("result", cell.result_key);

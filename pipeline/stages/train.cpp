@@ -227,6 +227,9 @@ fs::path train_model(const TrainJob& job) {
   const auto train = load_dataset(job.train_dir);
   std::optional<sdk::Dataset> valid;
   if (!job.valid_dir.empty()) valid = load_dataset(job.valid_dir);
+  std::vector<std::pair<std::string, sdk::Dataset>> tracked;
+  if (leader)
+    for (const auto& [id, dir] : job.tracked) tracked.emplace_back(id, load_dataset(dir));
 
   auto shape = model_shape(job.spec, job.plugins, cell);
   auto model = build_seeded_model(job.plugins, ms, shape, cell.seed);
@@ -333,12 +336,18 @@ fs::path train_model(const TrainJob& job) {
       if (ck.step == stop_after) throw StageError(fmt::format("{}: stopped at step {} (REPRO_STOP_AFTER_STEP)", cell.id, ck.step));
     }
     json line = {{"step", ck.step}, {"epoch", epoch + 1}, {"train_loss_last", ck.last_loss}};
+    // Fields <prefix>loss, <prefix>query_accuracy, <prefix>example_accuracy of the epoch's line.
+    const auto log_eval = [&](const sdk::Dataset& d, const std::string& prefix) {
+      auto ev = evaluate(*model, d, job.device, bs, autocast);
+      auto acc = score(d, ev.preds);
+      line[prefix + "loss"] = ev.loss;
+      line[prefix + "query_accuracy"] = acc.query;
+      line[prefix + "example_accuracy"] = acc.example;
+      return std::pair(ev, acc);
+    };
+    for (const auto& [id, d] : tracked) log_eval(d, "track." + id + ".");
     if (valid && leader) {
-      auto ev = evaluate(*model, *valid, job.device, bs, autocast);
-      auto acc = score(*valid, ev.preds);
-      line["valid_loss"] = ev.loss;
-      line["valid_query_accuracy"] = acc.query;
-      line["valid_example_accuracy"] = acc.example;
+      auto [ev, acc] = log_eval(*valid, "valid_");
       if (ev.loss < ck.best_valid) {
         ck.best_valid = ev.loss;
         if (t.select == "best_valid_loss") save_module(*model, work / "best.pt");

@@ -19,6 +19,7 @@ struct TrainJob {
   std::filesystem::path train_dir, valid_dir;  // valid_dir empty when the dataset has no valid split
   torch::Device device;
   DataParallel* data_parallel = nullptr;  // set: this process is one rank of a data-parallel group
+  std::vector<std::pair<std::string, std::filesystem::path>> tracked = {};  // [train] track: (dataset, test split)
 };
 
 // Model artifact directory (built if absent). Data-parallel: every rank trains on its share of each

@@ -27,7 +27,11 @@ inline std::optional<c10::OperatorHandle> find(const char* name) {
   return c10::Dispatcher::singleton().findOp({name, ""});
 }
 
-inline bool usable(const char* name, const torch::Tensor& x) { return x.is_cuda() && enabled() && find(name); }
+// The operator when it can run on x (CUDA tensor, kernels enabled, operator registered), else nullopt.
+inline std::optional<c10::OperatorHandle> op_for(const char* name, const torch::Tensor& x) {
+  if (!x.is_cuda() || !enabled()) return std::nullopt;
+  return find(name);
+}
 
 // Mamba-1 selective scan, fp32 state:
 //   delta = softplus(delta + delta_bias) if delta_softplus (bias optional), else delta as given
@@ -40,9 +44,10 @@ inline torch::Tensor selective_scan(const torch::Tensor& x, const torch::Tensor&
                                     const std::optional<torch::Tensor>& z,
                                     const std::optional<torch::Tensor>& delta_bias, bool delta_softplus) {
   const int64_t N = A.size(-1);
-  if ((N != 16 && N != 32 && N != 64) || !usable("repro::selective_scan", x)) return {};
-  return find("repro::selective_scan")
-      ->typed<torch::Tensor(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&,
+  if (N != 16 && N != 32 && N != 64) return {};
+  const auto op = op_for("repro::selective_scan", x);
+  if (!op) return {};
+  return op->typed<torch::Tensor(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&,
                             const torch::Tensor&, const torch::Tensor&, const std::optional<torch::Tensor>&,
                             const std::optional<torch::Tensor>&, bool)>()
       .call(x, delta, A, Bm, Cm, D, z, delta_bias, delta_softplus);
@@ -54,9 +59,10 @@ inline torch::Tensor selective_scan(const torch::Tensor& x, const torch::Tensor&
 // wrapper returns undefined); bias [C] optional. Output [B, L, C] contiguous, x's dtype.
 inline torch::Tensor causal_conv1d(const torch::Tensor& x, const torch::Tensor& weight,
                                    const std::optional<torch::Tensor>& bias, bool silu) {
-  if (weight.size(-1) > 4 || !usable("repro::causal_conv1d", x)) return {};
-  return find("repro::causal_conv1d")
-      ->typed<torch::Tensor(const torch::Tensor&, const torch::Tensor&, const std::optional<torch::Tensor>&, bool)>()
+  if (weight.size(-1) > 4) return {};
+  const auto op = op_for("repro::causal_conv1d", x);
+  if (!op) return {};
+  return op->typed<torch::Tensor(const torch::Tensor&, const torch::Tensor&, const std::optional<torch::Tensor>&, bool)>()
       .call(x, weight, bias, silu);
 }
 
@@ -65,9 +71,9 @@ inline torch::Tensor causal_conv1d(const torch::Tensor& x, const torch::Tensor& 
 // k, v [B, L, C] fp32. Output [B, L, C] fp32.
 inline torch::Tensor wkv4(const torch::Tensor& w, const torch::Tensor& u, const torch::Tensor& k,
                           const torch::Tensor& v) {
-  if (!usable("repro::wkv4", k)) return {};
-  return find("repro::wkv4")
-      ->typed<torch::Tensor(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&)>()
+  const auto op = op_for("repro::wkv4", k);
+  if (!op) return {};
+  return op->typed<torch::Tensor(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&)>()
       .call(w, u, k, v);
 }
 
