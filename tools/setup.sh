@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=(cmake ninja-build ccache g++ libboost-dev libboost-program-options-dev libtomlplusplus-dev
-      nlohmann-json3-dev libgtest-dev gnuplot-nox libgloo-dev clang libclang-rt-dev)  # clang: sanitizer build, libFuzzer
+      nlohmann-json3-dev libgtest-dev gnuplot-nox libgloo-dev clang libclang-rt-dev  # clang: sanitizer build, libFuzzer
+      libsentencepiece-dev)  # the text_corpus task's BPE tokenizer
 # PDF reports: pandoc + a LaTeX engine (only the main job needs them).
 [ "${1:-}" = "--report-tools" ] && need+=(pandoc texlive-xetex fonts-dejavu-core)
 missing=()
