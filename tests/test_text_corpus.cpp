@@ -308,12 +308,7 @@ cols = [{ id = "ppl", label = "Held-out ppl", test = "text", metric = "perplexit
         { id = "hella", label = "HellaSwag", test = "hellaswag", metric = "mc_accuracy_norm" }]
 )";
   auto spec = load_spec(dir.write("lm.toml", text).string(), test::plugins());
-  RunOptions o;
-  o.store_dir = dir.path() / "store";
-  o.results_root = dir.path() / "results";
-  o.reports_dir = dir.path() / "reports";
-  o.pdf = false;
-  o.device = "cpu";
+  const RunOptions o = test::cpu_options(dir);
   ASSERT_EQ(run_spec(spec, test::plugins(), o), 0);
   auto r = nlohmann::json::parse(read_file(dir.path() / "results" / "lm" / "text__tf__s0.json"));
   const double ppl = r["tests"]["text"]["perplexity"].get<double>();

@@ -6,6 +6,8 @@
 #include <regex>
 #include <stdexcept>
 
+#include "packing.hpp"
+
 namespace text_corpus {
 using json = nlohmann::json;
 using namespace repro::sdk;
@@ -116,13 +118,8 @@ Dataset choice_rows(const std::vector<Question>& qs, const std::function<std::ve
                     int64_t eos, int64_t L) {
   const int64_t k = qs.empty() ? 1 : static_cast<int64_t>(qs.front().choices.size());
   const int64_t n = static_cast<int64_t>(qs.size()) * k;
-  Dataset d;
-  d.inputs = torch::zeros({n, L}, torch::kInt64);
-  d.targets = torch::full({n, L}, kIgnore, torch::kInt64);
-  d.loss_mask = torch::zeros({n, L}, torch::kBool);
-  d.answer_group = torch::full({n, L}, -1, torch::kInt64);
-  d.subset = torch::zeros({n}, torch::kInt64);
-  for (int64_t c = 0; c < k; ++c) d.subset_names.push_back("choice" + std::to_string(c));
+  Dataset d = blank_rows(n, L, "choice0");
+  for (int64_t c = 1; c < k; ++c) d.subset_names.push_back("choice" + std::to_string(c));
   auto length = torch::zeros({n}, torch::kInt64), question = torch::zeros({n}, torch::kInt64),
        label = torch::zeros({n}, torch::kInt64), chars = torch::zeros({n}, torch::kInt64);
   auto in = d.inputs.accessor<int64_t, 2>(), tg = d.targets.accessor<int64_t, 2>();

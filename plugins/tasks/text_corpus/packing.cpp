@@ -6,21 +6,16 @@
 namespace text_corpus {
 using namespace repro::sdk;
 
-namespace {
-
-// A dataset of n rows of width L with nothing scored yet: padding 0, no targets, no loss.
-Dataset empty_rows(int64_t n, int64_t L) {
+Dataset blank_rows(int64_t n, int64_t L, const std::string& subset) {
   Dataset d;
   d.inputs = torch::zeros({n, L}, torch::kInt64);
   d.targets = torch::full({n, L}, kIgnore, torch::kInt64);
   d.loss_mask = torch::zeros({n, L}, torch::kBool);
-  d.answer_group = torch::full({n, L}, -1, torch::kInt64);  // no answer tokens: the metric is the perplexity
+  d.answer_group = torch::full({n, L}, -1, torch::kInt64);
   d.subset = torch::zeros({n}, torch::kInt64);
-  d.subset_names = {"text"};
+  d.subset_names = {subset};
   return d;
 }
-
-}  // namespace
 
 Dataset pack(const TokenizedCorpus& corpus, Split split, uint64_t seed, int64_t n, int64_t L) {
   std::vector<int64_t> docs;
@@ -42,7 +37,7 @@ Dataset pack(const TokenizedCorpus& corpus, Split split, uint64_t seed, int64_t 
                              std::to_string((static_cast<int64_t>(stream.size()) - 1) / L) + " windows of " +
                              std::to_string(L) + ", fewer than the " + std::to_string(n) + " asked for");
   auto all = torch::from_blob(stream.data(), {need}, torch::kInt64);
-  Dataset d = empty_rows(n, L);
+  Dataset d = blank_rows(n, L);
   d.inputs = all.narrow(0, 0, n * L).view({n, L}).clone();
   d.targets = all.narrow(0, 1, n * L).view({n, L}).clone();
   d.loss_mask.fill_(true);
@@ -56,7 +51,7 @@ int64_t rolling_rows(const std::vector<Document>& docs, int64_t L) {
 }
 
 Dataset rolling(const std::vector<Document>& docs, int64_t eos, int64_t L, int64_t n) {
-  Dataset d = empty_rows(n, L);
+  Dataset d = blank_rows(n, L);
   auto length = torch::ones({n}, torch::kInt64), words = torch::zeros({n}, torch::kInt64),
        bytes = torch::zeros({n}, torch::kInt64);
   auto in = d.inputs.accessor<int64_t, 2>(), tg = d.targets.accessor<int64_t, 2>();

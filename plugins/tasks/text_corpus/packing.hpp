@@ -8,6 +8,10 @@
 
 namespace text_corpus {
 
+// n rows of width L with nothing in them yet: padding 0, no targets, no loss, no answer tokens (these tasks are
+// measured by their loss, not by accuracy), one subset named `subset`.
+repro::sdk::Dataset blank_rows(int64_t n, int64_t L, const std::string& subset = "text");
+
 // Pretraining and held-out perplexity: the split's documents in a seeded order, each followed by EOS, as one
 // stream cut into n windows of L + 1 tokens overlapping by one (inputs = window[:L], targets = window[1:]),
 // so every token but the first is a target exactly once. Throws when the split holds fewer than n·L + 1 tokens.
