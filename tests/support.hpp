@@ -11,6 +11,7 @@
 #include "core/dataset_io.hpp"
 #include "core/hash.hpp"
 #include "core/plugins.hpp"
+#include "stages/run.hpp"
 
 namespace repro::test {
 
@@ -107,6 +108,17 @@ class TempDir {
 };
 
 // A small valid spec; tests patch pieces of it.
+// Run options that keep everything (store, results, reports) inside `dir`, on the CPU, without a PDF.
+inline RunOptions cpu_options(const TempDir& dir) {
+  RunOptions o;
+  o.store_dir = dir.path() / "store";
+  o.results_root = dir.path() / "results";
+  o.reports_dir = dir.path() / "reports";
+  o.pdf = false;
+  o.device = "cpu";
+  return o;
+}
+
 inline std::string tiny_spec(const std::string& extra_train = "") {
   return std::string(R"([experiment]
 name = "tiny"

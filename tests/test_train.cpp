@@ -19,15 +19,7 @@ std::vector<double> losses(const fs::path& result) {
     if (p.contains("train_loss")) out.push_back(p["train_loss"].get<double>());
   return out;
 }
-RunOptions options(const test::TempDir& dir) {
-  RunOptions o;
-  o.store_dir = dir.path() / "store";
-  o.results_root = dir.path() / "results";
-  o.reports_dir = dir.path() / "reports";
-  o.pdf = false;
-  o.device = "cpu";
-  return o;
-}
+RunOptions options(const test::TempDir& dir) { return test::cpu_options(dir); }
 }  // namespace
 
 TEST(Train, LossFallsAndSecondRunIsCached) {

@@ -128,10 +128,11 @@ DistConfig dist_config(const po::variables_map& vm) {
 int cmd_pipeline(const std::string& cmd, const std::vector<std::string>& args) {
   Common c;
   RunOptions o;
-  std::string spec_path, store, results, reports, device, gpus, sweep_dir;
+  std::string spec_path, store, results, reports, device, gpus, sweep_dir, scale;
   po::options_description d(fmt::format("repro {} <spec> [options]", cmd));
   d.add(common_options(c));
   d.add_options()("spec", po::value(&spec_path), "experiment spec (TOML)")(
+      "scale", po::value(&scale), "one of the spec's [scales] (e.g. small | paper); default: its [scales] default")(
       "store", po::value(&store)->default_value(".repro/store"), "artifact store directory (also REPRO_STORE)")(
       "results", po::value(&results)->default_value("results"), "results root: results/<spec name>/")(
       "reports", po::value(&reports)->default_value("reports"), "where reports/<spec name>.md is written")(
@@ -185,7 +186,7 @@ int cmd_pipeline(const std::string& cmd, const std::vector<std::string>& args) {
   }
   o.until = cmd == "generate" ? Until::Generate : cmd == "train" ? Until::Train : cmd == "probe" ? Until::Probe : Until::Report;
   auto reg = load_plugins(c);
-  Spec spec = load_spec(spec_path, reg);
+  Spec spec = load_spec(spec_path, reg, scale);
   if (cmd == "report") {
     auto cells = plan_cells(spec, reg);
     log::info("report: {}", render_report(spec, cells, {results_dir(spec, o), o.reports_dir, o.pdf}).string());
@@ -200,11 +201,12 @@ int cmd_export(const std::vector<std::string>& args) {
   Common c;
   RunOptions o;
   SlurmExport how;
-  std::string out, store, results, device;
+  std::string out, store, results, device, scale;
   std::vector<std::string> sbatch;
   po::options_description d("repro export slurm <spec> [options]");
   d.add(common_options(c));
   d.add_options()("spec", po::value(&how.spec_path), "experiment spec (TOML)")(
+      "scale", po::value(&scale), "one of the spec's [scales]; default: its [scales] default")(
       "out,o", po::value(&out), "write the script here (default: standard output)")(
       "store", po::value(&store)->default_value(".repro/store"), "the shared artifact store (also REPRO_STORE)")(
       "results", po::value(&results)->default_value("results"), "results root: results/<spec name>/")(
@@ -221,7 +223,7 @@ int cmd_export(const std::vector<std::string>& args) {
   if (device != "cuda" && device != "cpu") throw UserError("--device: expected cuda or cpu, got '" + device + "'");
   if (const char* env = std::getenv("REPRO_STORE"); env && vm["store"].defaulted()) store = env;
   auto reg = load_plugins(c);
-  Spec spec = load_spec(how.spec_path, reg);
+  Spec spec = load_spec(how.spec_path, reg, scale);
   o.results_root = results;
   const auto cells = plan_cells(spec, reg);
   const auto stale = stale_cells(cells, spec, o);
@@ -236,6 +238,7 @@ int cmd_export(const std::vector<std::string>& args) {
   how.gpu = device == "cuda";
   how.sbatch = sbatch;
   how.task_args = {"--store", fs::absolute(store).string(), "--results", fs::absolute(results).string(), "--device", device};
+  if (!scale.empty()) how.task_args.insert(how.task_args.end(), {"--scale", scale});
   for (const auto& p : c.plugin_paths) how.task_args.insert(how.task_args.end(), {"--plugin-path", fs::absolute(p).string()});
   const std::string script = slurm_array_script(spec, stale, how);
   if (out.empty()) {
@@ -251,9 +254,11 @@ int cmd_export(const std::vector<std::string>& args) {
 int cmd_validate(const std::vector<std::string>& args) {
   Common c;
   std::vector<std::string> specs;
+  std::string scale;
   po::options_description d("repro validate <spec>... [options]");
   d.add(common_options(c));
-  d.add_options()("spec", po::value(&specs)->composing(), "specs to check");
+  d.add_options()("spec", po::value(&specs)->composing(), "specs to check")(
+      "scale", po::value(&scale), "check this one of the specs' [scales] (default: each spec's default)");
   po::positional_options_description pos;
   pos.add("spec", -1);
   auto parsed = parse(args, d, pos);
@@ -262,7 +267,7 @@ int cmd_validate(const std::vector<std::string>& args) {
   if (specs.empty()) throw UserError("repro validate: give at least one spec");
   auto reg = load_plugins(c);
   for (const auto& s : specs) {
-    Spec spec = load_spec(s, reg);
+    Spec spec = load_spec(s, reg, scale);
     auto cells = plan_cells(spec, reg);
     if (!c.quiet) fmt::print("{}: ok ({} cells)\n", s, cells.size());
   }
@@ -295,16 +300,17 @@ int cmd_index(const std::vector<std::string>& args) {
 
 int cmd_plugins(const std::vector<std::string>& args) {
   Common c;
-  std::string spec_path;
+  std::string spec_path, scale;
   po::options_description d("repro plugins [--params <spec>] [options]");
   d.add(common_options(c));
-  d.add_options()("params", po::value(&spec_path), "print the parameter count of every model in this spec");
+  d.add_options()("params", po::value(&spec_path), "print the parameter count of every model in this spec")(
+      "scale", po::value(&scale), "with --params: one of the spec's [scales]");
   auto parsed = parse(args, d);
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
   auto reg = load_plugins(c);
   if (!spec_path.empty()) {
-    Spec spec = load_spec(spec_path, reg);
+    Spec spec = load_spec(spec_path, reg, scale);
     for (const auto& cell : plan_cells(spec, reg)) {
       if (cell.seed != spec.grid.seeds.front()) continue;
       auto m = build_seeded_model(reg, spec.models.at(cell.model), model_shape(spec, reg, cell), 0);

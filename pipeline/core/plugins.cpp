@@ -91,6 +91,11 @@ void PluginRegistry::load_file(const fs::path& file) {
   if (abi != sdk::kAbiVersion)
     throw PluginError(fmt::format("{}: plugin built for repro SDK ABI {}, this repro has SDK ABI {}; rebuild the plugin",
                                   file.string(), abi, sdk::kAbiVersion));
+  // A plugin that registered stays loaded until the process exits: an exception it throws (its type, what()
+  // and destructor live in its code) may be caught after the registry is gone, e.g. in main() when a
+  // `repro run --dry-run` plugin call fails and unwinding destroys the command's registry.
+  static std::vector<std::shared_ptr<boost::dll::shared_library>> keep;
+  keep.push_back(lib);
   if (lib->has("repro_make_task")) {
     auto t = pin<const sdk::Task>(lib->get_alias<sdk::detail::TaskFactory>("repro_make_task")(), lib);
     if (tasks_.count(t->name())) return;  // earlier search-path entries win

@@ -46,6 +46,7 @@ std::vector<Selector> read_selectors(const TomlReader& t, const std::string& key
       s.id = c.str("id");
       s.label = c.str("label", s.id);
       s.pins = read_pins(c, spec);
+      if (key == "cols" && c.has("metric")) s.metric = c.choice("metric", "", metric_names());
       c.finish();
       out.push_back(s);
     }
@@ -209,7 +210,7 @@ FigureSpec read_figure(const TomlReader& f, const Spec& spec, size_t index) {
     read_model_globs(f, spec, out);
   }
   if (out.kind == "sweep" || out.kind == "phase") {
-    out.metric = f.choice("metric", out.metric, metric_names());
+    out.metric = f.choice("metric", out.metric, accuracy_metric_names());
     out.x = f.str("x");
     check_axis(f, "x", out.x);
     if (out.kind == "phase") {

@@ -18,6 +18,7 @@ struct Spec;
 struct Selector {
   std::string id, label;
   std::map<std::string, std::string> pins;
+  std::string metric;  // a column's own metric (tables whose columns measure different things); "" = the table's
 };
 
 // A number the paper printed, or that it marked "fail" (accuracy below fail_below) or did not report.
@@ -91,8 +92,15 @@ struct ReportSpec {
   std::vector<ClaimSpec> claims;
 };
 
-inline const std::vector<std::string>& metric_names() {
+// Accuracies (shown in %) first, then the language-model metrics of stages/lm_metrics.hpp.
+inline const std::vector<std::string>& accuracy_metric_names() {
   static const std::vector<std::string> m = {"example_accuracy", "query_accuracy", "token_accuracy"};
+  return m;
+}
+inline const std::vector<std::string>& metric_names() {
+  static const std::vector<std::string> m = {"example_accuracy", "query_accuracy", "token_accuracy",
+                                             "mc_accuracy",      "mc_accuracy_norm", "perplexity",
+                                             "word_perplexity",  "bits_per_byte"};
   return m;
 }
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -70,6 +71,42 @@ sdk::Params plugin_params(const TomlReader& r, const std::string& name_key, cons
   return params;
 }
 
+// Merges `from` over `into`: tables key by key, any other value replaced (with its own source position).
+void merge(toml::table& into, const toml::table& from) {
+  for (auto&& [k, v] : from) {
+    toml::node* mine = into.get(k);
+    if (mine && mine->is_table() && v.is_table()) merge(*mine->as_table(), *v.as_table());
+    else v.visit([&, key = k](const auto& x) { into.insert_or_assign(key, x); });
+  }
+}
+
+// Applies [scales.<scale>] to `root` and drops [scales]; returns the scale's name when it is not the default.
+std::string apply_scale(toml::table& root, const std::string& path, const std::string& scale) {
+  if (!root.contains("scales")) {
+    if (!scale.empty()) throw UserError(path + ": --scale " + scale + ": the spec has no [scales] section");
+    return "";
+  }
+  const toml::table scales = *root["scales"].as_table();
+  root.erase("scales");
+  TomlReader r(scales, path, "scales");
+  const std::string dflt = r.str("default", "");
+  std::vector<std::string> names;
+  for (const auto& k : r.keys())
+    if (k != "default") names.push_back(k);
+  const std::string want = scale.empty() ? dflt : scale;
+  if (want.empty() || (want == dflt && !scales.contains(want))) return "";
+  if (std::find(names.begin(), names.end(), want) == names.end()) {
+    std::string hint = closest(want, names);
+    throw UserError(fmt::format("{}: --scale {}: no [scales.{}] (the spec's scales: {}{}){}", path, want, want,
+                                fmt::join(names, ", "), dflt.empty() ? "" : ", default " + dflt,
+                                hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+  }
+  const toml::table* t = scales[want].as_table();
+  if (!t) r.fail(want, "expected a table of the values this scale changes");
+  merge(root, *t);
+  return want == dflt ? "" : want;
+}
+
 }  // namespace
 
 void check_ids(const TomlReader& g, const std::string& key, const std::vector<std::string>& ids,
@@ -94,8 +131,9 @@ std::string ProbeSpec::key() const {
                      fmt::join(matrices, ","));
 }
 
-Spec load_spec(const std::string& path, const PluginRegistry& plugins) {
+Spec load_spec(const std::string& path, const PluginRegistry& plugins, const std::string& scale) {
   toml::table root = parse_toml_file(path);
+  const std::string scaled = apply_scale(root, path, scale);
   TomlReader top(root, path, "");
   Spec s;
   s.path = path;
@@ -106,6 +144,10 @@ Spec load_spec(const std::string& path, const PluginRegistry& plugins) {
   if (s.name.empty() || s.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") != std::string::npos)
     ex.fail("name", "expected a non-empty name of [a-z0-9-_] (it names reports/<name>.md and results/<name>/)");
   s.title = ex.str("title", s.name);
+  if (!scaled.empty()) {
+    s.name += "-" + scaled;
+    s.title += " — scale " + scaled;
+  }
   s.description = ex.str("description", "");
   s.methods = ex.str("methods", "");
   ex.finish();

@@ -82,7 +82,10 @@ void check_ids(const TomlReader& r, const std::string& key, const std::vector<st
 // The grid's ids along a dimension: "train" | "test" (datasets) or "model".
 const std::vector<std::string>& grid_ids(const Spec& s, const std::string& dim);
 
-// Throws UserError "file:line:col: key: message" on the first problem.
-Spec load_spec(const std::string& path, const PluginRegistry& plugins);
+// Throws UserError "file:line:col: key: message" on the first problem. `scale` picks one of the spec's
+// [scales.<name>] tables, merged over the spec before it is read (tables key by key, any other value
+// replaced); "" = [scales] default (or none). A scale other than the default renames the experiment
+// <name>-<scale>, so its results and report never mix with the default's.
+Spec load_spec(const std::string& path, const PluginRegistry& plugins, const std::string& scale = "");
 
 }  // namespace repro

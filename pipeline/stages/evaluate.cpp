@@ -19,16 +19,26 @@ AutocastGuard::~AutocastGuard() {
   at::autocast::clear_cache();
 }
 
+namespace {
+namespace F = torch::nn::functional;
+
+// The loss_mask positions (flat indices into [B·L]) with their logits in fp32 and their targets. Only the masked
+// rows go through the fp32 softmax: MQAR scores a few dozen of a sequence's positions, and casting all [B·L, V]
+// logits to fp32 dominated a small model's step (2 GB per step at V = 8,192, B·L = 65k).
+struct Masked {
+  torch::Tensor rows, logits, targets;
+};
+Masked masked(const torch::Tensor& logits, const torch::Tensor& targets, const torch::Tensor& loss_mask) {
+  auto rows = loss_mask.reshape({-1}).nonzero().squeeze(1);
+  return {rows, logits.reshape({-1, logits.size(-1)}).index_select(0, rows).to(torch::kFloat),
+          targets.reshape({-1}).index_select(0, rows)};
+}
+}  // namespace
+
 std::pair<torch::Tensor, torch::Tensor> masked_ce_sum(const torch::Tensor& logits, const torch::Tensor& targets,
                                                       const torch::Tensor& loss_mask) {
-  const auto v = logits.size(-1);
-  // Only the masked rows go through the fp32 softmax: MQAR scores a few dozen of a sequence's positions, and
-  // casting all [B·L, V] logits to fp32 dominated a small model's step (2 GB per step at V = 8,192, B·L = 65k).
-  auto rows = loss_mask.reshape({-1}).nonzero().squeeze(1);
-  auto picked = logits.reshape({-1, v}).index_select(0, rows).to(torch::kFloat);
-  auto y = targets.reshape({-1}).index_select(0, rows);
-  namespace F = torch::nn::functional;
-  auto sum = F::cross_entropy(picked, y, F::CrossEntropyFuncOptions().reduction(torch::kSum));
+  const Masked m = masked(logits, targets, loss_mask);
+  auto sum = F::cross_entropy(m.logits, m.targets, F::CrossEntropyFuncOptions().reduction(torch::kSum));
   return {sum, loss_mask.sum()};
 }
 
@@ -41,6 +51,7 @@ Evaluation evaluate(sdk::Model& model, const sdk::Dataset& d, const torch::Devic
   const auto lengths = example_lengths(d);
   Evaluation e;
   e.preds = torch::full({n, d.inputs.size(1)}, -1, torch::kInt64);  // -1 beyond an example's length
+  e.row_nll = torch::zeros({n}, torch::kFloat64);
   double loss_sum = 0, count = 0;
   for (int64_t i = 0; i < n; i += batch) {
     const int64_t j = std::min(n, i + batch);
@@ -52,9 +63,15 @@ Evaluation evaluate(sdk::Model& model, const sdk::Dataset& d, const torch::Devic
       AutocastGuard ag(autocast);
       logits = model.forward(cut(d.inputs));
     }
-    auto [s, c] = masked_ce_sum(logits, cut(d.targets), cut(d.loss_mask));
-    loss_sum += s.item<double>();
-    count += c.item<double>();
+    // Per position, then per example: multiple-choice scoring compares examples' summed log-likelihoods.
+    auto mask = cut(d.loss_mask);
+    const Masked m = masked(logits, cut(d.targets), mask);
+    auto nll = F::cross_entropy(m.logits, m.targets, F::CrossEntropyFuncOptions().reduction(torch::kNone));
+    auto per_row = torch::zeros({j - i}, nll.options().dtype(torch::kFloat64))
+                       .index_add_(0, torch::div(m.rows, len, "floor"), nll.to(torch::kFloat64));
+    e.row_nll.slice(0, i, j).copy_(per_row);
+    loss_sum += nll.sum().item<double>();
+    count += mask.sum().item<double>();
     e.preds.slice(0, i, j).narrow(1, 0, len).copy_(logits.argmax(-1));
   }
   model.train(was_training);

@@ -19,8 +19,9 @@ std::pair<torch::Tensor, torch::Tensor> masked_ce_sum(const torch::Tensor& logit
                                                       const torch::Tensor& loss_mask);
 
 struct Evaluation {
-  double loss = 0;      // mean over loss_mask positions
-  torch::Tensor preds;  // [N, L] int64 on CPU
+  double loss = 0;        // mean over loss_mask positions
+  torch::Tensor preds;    // [N, L] int64 on CPU
+  torch::Tensor row_nll;  // [N] float64 on CPU: each example's cross-entropy summed over its loss_mask positions
 };
 
 Evaluation evaluate(sdk::Model& model, const sdk::Dataset& d, const torch::Device& device, int64_t batch,

@@ -7,6 +7,7 @@
 #include "../core/log.hpp"
 #include "evaluate.hpp"
 #include "info_flow.hpp"
+#include "lm_metrics.hpp"
 #include "metrics.hpp"
 #include "train.hpp"
 
@@ -70,16 +71,24 @@ ProbeOutput probe_cell(const ProbeJob& job) {
   json tests = json::object();
   for (size_t i = 0; i < cell.tests.size(); ++i) {
     const auto& ref = cell.tests[i];
+    if (job.test_dirs[i].empty()) continue;  // its input is missing: reported as not run
     auto data = load_dataset(job.test_dirs[i]);
     auto ev = evaluate(*model, data, job.device, job.spec.probe.batch_size, autocast);
     auto acc = score(data, ev.preds);
     json r = acc.to_json();
+    r.update(lm_metrics(data, ev.row_nll));
     r["loss"] = ev.loss;
     r["dataset_key"] = ref.key;
     tests[ref.dataset] = r;
     probe_matrices(*model, job.spec, ref.dataset, data, job.device, out.matrices);
-    log::info("{}: test {}: example acc {:.4f}, query acc {:.4f}, token acc {:.4f}", cell.id, ref.dataset, acc.example,
-              acc.query, acc.token);
+    if (r.contains("mc_accuracy"))
+      log::info("{}: test {}: multiple-choice acc {:.4f}, acc_norm {:.4f}", cell.id, ref.dataset,
+                r["mc_accuracy"].get<double>(), r["mc_accuracy_norm"].get<double>());
+    else if (r.contains("perplexity"))
+      log::info("{}: test {}: perplexity {:.3f}", cell.id, ref.dataset, r["perplexity"].get<double>());
+    else
+      log::info("{}: test {}: example acc {:.4f}, query acc {:.4f}, token acc {:.4f}", cell.id, ref.dataset, acc.example,
+                acc.query, acc.token);
   }
   out.result = {{"tests", tests}};
   out.result["probe_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

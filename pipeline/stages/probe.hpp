@@ -20,7 +20,7 @@ struct ProbeJob {
   const PluginRegistry& plugins;
   const Store& store;
   std::filesystem::path model_dir;
-  std::vector<std::filesystem::path> test_dirs;  // aligned with cell.tests
+  std::vector<std::filesystem::path> test_dirs;  // aligned with cell.tests; empty = not run (input missing)
   torch::Device device;
 };
 

@@ -4,6 +4,8 @@
 #include <fmt/ranges.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -161,7 +163,17 @@ std::string render_text(const Spec& spec, const std::vector<Cell>& cells, const 
   o << render_claims(spec, cells, res);
   o << methods(spec, res);
   o << "**Metrics.** " << metric_title("example_accuracy") << "; " << metric_title("query_accuracy") << "; "
-    << metric_title("token_accuracy") << ".\n\n";
+    << metric_title("token_accuracy") << ".";
+  std::set<std::string> lm;  // the other metrics the tables show
+  for (const auto& t : spec.report.tables) {
+    lm.insert(t.metric);
+    for (const auto& c : t.cols) lm.insert(c.metric);
+  }
+  for (const auto& m : metric_names())
+    if (lm.count(m) && std::find(accuracy_metric_names().begin(), accuracy_metric_names().end(), m) ==
+                           accuracy_metric_names().end())
+      o << " " << static_cast<char>(std::toupper(metric_title(m)[0])) << metric_title(m).substr(1) << ".";
+  o << "\n\n";
   o << provenance(cells, res);
   return o.str();
 }

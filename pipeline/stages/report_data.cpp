@@ -64,15 +64,24 @@ Stat ours_at(const Spec& spec, const std::vector<Cell>& cells, const Results& re
   for (const Cell* c : cells_at(cells, pins)) {
     auto it = res.by_cell.find(c->id);
     if (it == res.by_cell.end()) continue;
-    if (auto v = metric_of(it->second, pins.at("test"), metric)) vals.push_back(100 * *v);
+    if (auto v = metric_of(it->second, pins.at("test"), metric)) vals.push_back((metric_is_percent(metric) ? 100 : 1) * *v);
   }
   return stat(vals);
 }
 
+bool metric_is_percent(const std::string& m) { return m != "perplexity" && m != "word_perplexity" && m != "bits_per_byte"; }
+
 std::string metric_title(const std::string& m) {
-  return m == "example_accuracy" ? "example accuracy (all answer tokens of an example right)"
-         : m == "query_accuracy" ? "query accuracy (all tokens of a query right; mean over subsets)"
-                                 : "token accuracy (answer tokens right)";
+  return m == "example_accuracy"   ? "example accuracy (all answer tokens of an example right)"
+         : m == "query_accuracy"   ? "query accuracy (all tokens of a query right; mean over subsets)"
+         : m == "token_accuracy"   ? "token accuracy (answer tokens right)"
+         : m == "mc_accuracy"      ? "multiple-choice accuracy (the choice of highest summed log-likelihood; lm-eval's acc)"
+         : m == "mc_accuracy_norm" ? "length-normalised multiple-choice accuracy (log-likelihood per character of the "
+                                     "choice; lm-eval's acc_norm)"
+         : m == "perplexity"       ? "perplexity (exp of the mean cross-entropy per token; lower is better)"
+         : m == "word_perplexity"  ? "word perplexity (exp of the summed cross-entropy per whitespace word; lm-eval's "
+                                     "word_perplexity; lower is better)"
+                                   : "bits per byte (summed cross-entropy / ln 2 per UTF-8 byte; lower is better)";
 }
 
 }  // namespace repro

@@ -38,10 +38,11 @@ std::vector<const Cell*> cells_at(const std::vector<Cell>& cells, const std::map
 std::optional<double> metric_of(const nlohmann::json& result, const std::string& test, const std::string& metric,
                                 const std::string& subset = "");
 
-// Our value at a grid point, in percent, over the seeds that have a result.
+// Our value at a grid point over the seeds that have a result: accuracies in percent, others as they are.
 Stat ours_at(const Spec& spec, const std::vector<Cell>& cells, const Results& res,
              const std::map<std::string, std::string>& pins, const std::string& metric);
 
 std::string metric_title(const std::string& metric);
+bool metric_is_percent(const std::string& metric);  // an accuracy (fraction x 100), not a perplexity
 
 }  // namespace repro

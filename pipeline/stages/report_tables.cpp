@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 #include <sstream>
 
 #include "../core/spec.hpp"
@@ -16,9 +17,29 @@ size_t index_of(const std::vector<std::string>& v, const std::string& id) {
   return static_cast<size_t>(std::find(v.begin(), v.end(), id) - v.begin());
 }
 
-std::string ours_text(const Stat& s) {
+// Accuracies in % with one decimal; perplexities with two.
+std::string ours_text(const Stat& s, bool percent) {
   if (s.n == 0) return "not run";
-  return s.n > 1 ? fmt::format("{:.1f} ± {:.1f} ({})", s.mean, s.sd, s.n) : fmt::format("{:.1f}", s.mean);
+  const int d = percent ? 1 : 2;
+  return s.n > 1 ? fmt::format("{:.{}f} ± {:.{}f} ({})", s.mean, d, s.sd, d, s.n) : fmt::format("{:.{}f}", s.mean, d);
+}
+
+const std::string& column_metric(const TableSpec& t, size_t col) {
+  return t.cols[col].metric.empty() ? t.metric : t.cols[col].metric;
+}
+
+// "Metric: <title>, in %" for one metric; per column when the columns have their own.
+std::string metric_line(const TableSpec& t) {
+  std::set<std::string> used;
+  for (size_t c = 0; c < t.cols.size(); ++c) used.insert(column_metric(t, c));
+  if (used.size() == 1 && used.count(t.metric) && metric_is_percent(t.metric))
+    return "Metric: " + metric_title(t.metric) + ", in %";
+  std::string s = "Metrics by column:";
+  for (size_t c = 0; c < t.cols.size(); ++c)
+    s += fmt::format(" {} — {}{};", t.cols[c].label, metric_title(column_metric(t, c)),
+                     metric_is_percent(column_metric(t, c)) ? ", in %" : "");
+  s.pop_back();
+  return s;
 }
 
 }  // namespace
@@ -29,7 +50,7 @@ TableCell table_cell(const Spec& spec, const std::vector<Cell>& cells, const Res
   for (const auto& [d, id] : t.rows[row].pins) pins[d] = id;
   for (const auto& [d, id] : t.cols[col].pins) pins[d] = id;
   TableCell c;
-  c.ours = ours_at(spec, cells, res, pins, t.metric);
+  c.ours = ours_at(spec, cells, res, pins, column_metric(t, col));
   if (t.paper) {
     const size_t r = index_of(t.paper->rows, t.rows[row].id), k = index_of(t.paper->cols, t.cols[col].id);
     if (r < t.paper->rows.size() && k < t.paper->cols.size()) c.paper = t.paper->values[r][k];
@@ -64,7 +85,7 @@ TableVerdict table_verdict(const Spec& spec, const std::vector<Cell>& cells, con
 std::string render_table(const Spec& spec, const std::vector<Cell>& cells, const Results& res, const TableSpec& t) {
   std::ostringstream o;
   o << "### " << t.title << "\n\n";
-  o << "Metric: " << metric_title(t.metric) << ", in %, ours = mean ± sample std over seeds (n seeds in brackets when > 1).";
+  o << metric_line(t) << ", ours = mean ± sample std over seeds (n seeds in brackets when > 1).";
   for (const auto& [dim, id] : t.fixed)
     o << " " << dim << " = " << (dim == "model" ? spec.models.at(id).label : spec.datasets.at(id).label) << ".";
   if (t.paper)
@@ -81,14 +102,15 @@ std::string render_table(const Spec& spec, const std::vector<Cell>& cells, const
     o << "| " << t.rows[r].label << " |";
     for (size_t c = 0; c < t.cols.size(); ++c) {
       const TableCell cell = table_cell(spec, cells, res, t, r, c);
-      std::string text = "ours " + ours_text(cell.ours);
+      const bool percent = metric_is_percent(column_metric(t, c));
+      std::string text = "ours " + ours_text(cell.ours, percent);
       if (cell.paper.kind == PaperValue::kNumber) {
         text += fmt::format(" · paper {:.2f}", cell.paper.value);
         if (cell.ours.n) text += fmt::format(" · Δ {:+.1f}", cell.ours.mean - cell.paper.value);
       } else if (cell.paper.kind == PaperValue::kFail) {
         text += fmt::format(" · paper fail (< {})", t.paper->fail_below);
       }
-      if (!t.paper) text = ours_text(cell.ours);
+      if (!t.paper) text = ours_text(cell.ours, percent);
       o << " " << text << " |";
     }
     o << "\n";

@@ -45,13 +45,27 @@ json read_curve(const fs::path& model_dir) {
 
 }  // namespace
 
+bool result_current(const Spec& spec, const Cell& cell, const RunOptions& opts, const Store& store) {
+  const auto r = read_result(results_dir(spec, opts), cell.id, cell.result_key);
+  return r && (!r->contains("not_run_tests") || !store.find("model", cell.model_key));
+}
+
 void run_cell(const Spec& spec, const PluginRegistry& plugins, const Store& store, const Cell& cell,
               const RunOptions& opts, DataParallel* data_parallel) {
   const auto t0 = std::chrono::steady_clock::now();
   auto train_dir = ensure_split(store, plugins, spec, cell.train);
   fs::path valid_dir = cell.valid.examples > 0 ? ensure_split(store, plugins, spec, cell.valid) : fs::path();
-  std::vector<fs::path> test_dirs;
-  for (const auto& t : cell.tests) test_dirs.push_back(ensure_split(store, plugins, spec, t));
+  std::vector<fs::path> test_dirs;  // empty path: a test whose input is missing (sdk::MissingInput), not run
+  json not_run = json::object();
+  for (const auto& t : cell.tests) {
+    try {
+      test_dirs.push_back(ensure_split(store, plugins, spec, t));
+    } catch (const sdk::MissingInput& e) {
+      log::warn("{}: test '{}' not run: {}", cell.id, t.dataset, e.what());
+      not_run[t.dataset] = e.what();
+      test_dirs.emplace_back();
+    }
+  }
   const ModelSpec& ms = spec.models.at(cell.model);
   std::vector<std::pair<std::string, fs::path>> tracked;
   for (const auto& id : ms.train.track)
@@ -67,12 +81,13 @@ void run_cell(const Spec& spec, const PluginRegistry& plugins, const Store& stor
   if (opts.until == Until::Train || (data_parallel && !data_parallel->leader())) return;
   // Another process on this store may be publishing this cell: the first probes it, the others find its result.
   auto lock = store.lock("result", cell.result_key);
-  if (!opts.force && read_result(results_dir(spec, opts), cell.id, cell.result_key)) return;
+  if (!opts.force && result_current(spec, cell, opts, store)) return;
 
   auto t1 = std::chrono::steady_clock::now();
   ProbeOutput probed = probe_cell({spec, cell, plugins, store, model_dir, test_dirs, device});
   json& result = probed.result;
   const json training = store.meta(model_dir);
+  if (!not_run.empty()) result["not_run_tests"] = not_run;
   result["cell"] = cell.id;
   result["result_key"] = cell.result_key;
   result["model_key"] = cell.model_key;
@@ -146,9 +161,10 @@ std::vector<const Cell*> stale_cells(const std::vector<Cell>& cells, const Spec&
              return ::fnmatch(g.c_str(), c.id.c_str(), 0) == 0;
            });
   };
+  const Store store(opts.store_dir);
   for (const auto& c : cells)
     if (selected(c) && (opts.cell.empty() || c.id == opts.cell) &&
-        (opts.force || !publishes || !read_result(results_dir(spec, opts), c.id, c.result_key)))
+        (opts.force || !publishes || !result_current(spec, c, opts, store)))
       stale.push_back(&c);
   if (!opts.only.empty() && std::none_of(cells.begin(), cells.end(), selected))
     throw UserError(fmt::format("--only: no cell of {} matches (cell ids look like {})", spec.path, cells.front().id));

@@ -34,6 +34,11 @@ struct RunOptions {
   std::filesystem::path sweep_dir;
 };
 
+// The cell's published result carries its current result key. A result that lacks tests whose input was
+// missing (sdk::MissingInput) counts as current only once its model has left the store: while the model is
+// there, probing again is cheap and picks up a benchmark file provided since; without it, nothing retrains.
+bool result_current(const Spec& spec, const Cell& cell, const RunOptions& opts, const Store& store);
+
 // generate -> train -> probe -> publish one cell (until opts.until). With `data_parallel`, this process
 // is one rank of the cell's training; only rank 0 probes and publishes.
 void run_cell(const Spec& spec, const PluginRegistry& plugins, const Store& store, const Cell& cell,

@@ -31,7 +31,7 @@ Outcome outcome(const Spec& spec, const Cell& c, const fs::path& dir, const RunO
   if (fs::exists(dir / (c.id + ".failed"))) return Outcome::Failed;
   // Published meanwhile by another process on the same store and results (another sweep).
   const bool publishes = opts.until == Until::Probe || opts.until == Until::Report;
-  if (publishes && !opts.force && read_result(results_dir(spec, opts), c.id, c.result_key)) return Outcome::Done;
+  if (publishes && !opts.force && result_current(spec, c, opts, Store(opts.store_dir))) return Outcome::Done;
   return Outcome::Open;
 }
 

@@ -73,6 +73,13 @@ class Params {
 };
 
 // ---------------------------------------------------------------- tasks
+// Thrown by generate() when an input the user provides separately (e.g. a benchmark file) is absent: the
+// pipeline reports that test as "not run" for the cell instead of failing it, and retries while the cell's
+// model is still in the store.
+struct MissingInput : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 enum class Split { Train, Valid, Test };
 inline const char* split_name(Split s) {
   return s == Split::Train ? "train" : s == Split::Valid ? "valid" : "test";
