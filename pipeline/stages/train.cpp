@@ -133,10 +133,12 @@ void clear_dir(const fs::path& dir) {
 }
 
 // The latest checkpoint, verified against its manifest and loaded; nullopt when there is none. A damaged
-// one is reported with its path and the work directory cleared: the cell trains again from step 0.
-std::optional<Checkpoint> read_checkpoint(const fs::path& work, sdk::Model& model, torch::optim::Optimizer& opt) {
+// one is reported with its path and the work directory cleared: the cell trains again from step 0. Only the
+// `owner` (rank 0 of a data-parallel group) touches the work directory; other ranks just load the state.
+std::optional<Checkpoint> read_checkpoint(const fs::path& work, sdk::Model& model, torch::optim::Optimizer& opt,
+                                          bool owner) {
   if (!fs::exists(work / "LATEST")) {
-    clear_dir(work);  // what a run killed before its first checkpoint left (a partial metrics log)
+    if (owner) clear_dir(work);  // what a run killed before its first checkpoint left (a partial metrics log)
     return std::nullopt;
   }
   const fs::path dir = work / read_file(work / "LATEST");
@@ -152,6 +154,7 @@ std::optional<Checkpoint> read_checkpoint(const fs::path& work, sdk::Model& mode
     }
   }
   if (!problem.empty()) {
+    if (!owner) return std::nullopt;
     log::warn("corrupted checkpoint {}: {}; discarding it, the cell trains again from step 0", dir.string(), problem);
     clear_dir(work);
     return std::nullopt;
@@ -172,6 +175,7 @@ std::optional<Checkpoint> read_checkpoint(const fs::path& work, sdk::Model& mode
     std::lock_guard<std::mutex> lock(gen.mutex());
     gen.set_state(rng);
   }
+  if (!owner) return c;
   fs::copy_file(dir / "metrics.jsonl", work / "metrics.jsonl", fs::copy_options::overwrite_existing);
   fs::remove(work / "best.pt");
   if (fs::exists(dir / "best.pt")) fs::copy_file(dir / "best.pt", work / "best.pt");
@@ -242,7 +246,9 @@ fs::path train_model(const TrainJob& job) {
   const fs::path work = job.store.work_dir("model", cell.model_key);
   Checkpoint ck;
   std::optional<int64_t> resumed_from;
-  if (auto c = read_checkpoint(work, *model, *opt)) {
+  // Data-parallel: rank 0 reads (or clears) the work directory before the others read it, never while it logs.
+  if (dp && !leader) dp->barrier();
+  if (auto c = read_checkpoint(work, *model, *opt, leader)) {
     ck = *c;
     resumed_from = ck.step;
     log::info("{}: resuming from checkpoint at step {}", cell.id, ck.step);
@@ -255,6 +261,7 @@ fs::path train_model(const TrainJob& job) {
     write_checkpoint(work, *model, *opt, ck);
   };
   MetricsLog metrics(leader ? work / "metrics.jsonl" : fs::path());
+  if (dp && leader) dp->barrier();
   if (dp) {
     dp->broadcast_parameters(*model);
     dp->attach(*model);  // after loading: the reducer's hooks belong to these parameter tensors
