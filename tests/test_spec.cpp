@@ -2,6 +2,7 @@
 #include <regex>
 
 #include "core/spec.hpp"
+#include "core/toml_guard.hpp"
 #include "support.hpp"
 
 using namespace repro;
@@ -98,4 +99,22 @@ TEST(Spec, MissingFile) {
   } catch (const UserError& e) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent/spec.toml: cannot read file"), std::string::npos);
   }
+}
+
+// TOML++ 3.3 has undefined behaviour on some non-ASCII characters outside strings and comments (UBSan, via
+// the spec fuzzer); TOML allows them only inside strings and comments, so the guard refuses the rest.
+TEST(TomlGuard, NonAsciiOnlyInsideStringsAndComments) {
+  EXPECT_FALSE(non_ascii_outside_strings("a = \"γ × 3\"  # ≤ 14 %\nb = 'é'\nc = \"\"\"x\n\\\"\"\" é\"\"\"\nd = '''é'''''\n"));
+  EXPECT_FALSE(non_ascii_outside_strings("\"ké y\" = 1\nx = \"\\\\\" # é\n"));  // quoted key; escaped backslash
+  auto at = non_ascii_outside_strings("a = 1\nbé = 2\n");
+  ASSERT_TRUE(at);
+  EXPECT_EQ(at->line, 2);
+  EXPECT_EQ(at->column, 2);
+  at = non_ascii_outside_strings("a = \"\"\"x\"\"\"\"\" # ok\n[tγ]\n");  // """x""""" ends after all five quotes
+  ASSERT_TRUE(at);
+  EXPECT_EQ(at->line, 2);
+  EXPECT_EQ(at->column, 3);
+  at = non_ascii_outside_strings("a = \"é\"é\n");
+  ASSERT_TRUE(at);
+  EXPECT_EQ(at->column, 8);  // code points: a, space, =, space, ", é, "  then é
 }

@@ -8,6 +8,7 @@
 #include "fs.hpp"
 #include "params.hpp"
 #include "plugins.hpp"
+#include "toml_guard.hpp"
 
 namespace repro {
 
@@ -31,6 +32,9 @@ Location loc_of(const std::string& file, const toml::node& n) {
 
 toml::table parse_toml_file(const std::string& file) {
   const std::string text = read_file(file);
+  if (auto at = non_ascii_outside_strings(text))
+    throw UserError(fmt::format("{}:{}:{}: TOML syntax error: a non-ASCII character outside a string or comment",
+                                file, at->line, at->column));
   try {
     return toml::parse(text, file);
   } catch (const toml::parse_error& e) {

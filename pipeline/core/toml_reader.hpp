@@ -2,6 +2,11 @@
 // and a finish() that rejects keys nobody asked for, with a did-you-mean.
 #pragma once
 #define TOML_HEADER_ONLY 1
+// TOML++ 3.3 asserts, in builds without NDEBUG, on some malformed input that its release build reports as a
+// parse error (e.g. a table header "[/x]", found by tests/fuzz/spec_fuzz): keep the release behaviour everywhere.
+#ifndef TOML_ASSERT
+#define TOML_ASSERT(expr) static_cast<void>(0)
+#endif
 #include <repro/sdk.hpp>
 #include <toml++/toml.h>
 
