@@ -87,6 +87,18 @@ TEST(Spec, GridReferencesMustExist) {
   EXPECT_NE(e.find("grid.models: no model named 'ft' (did you mean 'tf'?)"), std::string::npos) << e;
 }
 
+// An lr sweep lists distinct numbers and needs validation data to choose by.
+TEST(Spec, LrSweepNeedsDistinctNumbersAndValidation) {
+  const std::string sweep = test::tiny_spec() + "lrs = [1e-3, 0.001]\n";
+  auto e = error_of(sweep);
+  EXPECT_TRUE(std::regex_search(e, std::regex(R"(^s\.toml:24:7: grid\.lrs: 0\.001 is listed twice$)"))) << e;
+  e = error_of(test::tiny_spec() + "lrs = [1e-3, \"fast\"]\n");
+  EXPECT_NE(e.find("grid.lrs: expected an array of numbers, found a string in it"), std::string::npos) << e;
+  e = error_of(replace(replace(sweep, "1e-3, 0.001", "1e-3, 1e-4"), "valid_examples = 32", "valid_examples = 0"));
+  EXPECT_NE(e.find("grid.lrs: an lr sweep picks the lr by validation loss, but dataset 'mqar' has valid_examples = 0"),
+            std::string::npos) << e;
+}
+
 TEST(Spec, ChoiceSuggests) {
   auto e = error_of(test::tiny_spec("schedule = \"cosin\"\n"));
   EXPECT_NE(e.find("(did you mean \"cosine\"?)"), std::string::npos) << e;

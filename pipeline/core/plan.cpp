@@ -40,35 +40,42 @@ SplitRef split_ref(const Spec& spec, const PluginRegistry& plugins, const std::s
 
 std::vector<Cell> plan_cells(const Spec& spec, const PluginRegistry& plugins) {
   std::vector<Cell> cells;
+  std::vector<std::optional<double>> lrs(spec.grid.lrs.begin(), spec.grid.lrs.end());
+  if (lrs.empty()) lrs.emplace_back();  // no sweep: each model's own lr, and cell ids without one
   for (const auto& train : spec.grid.train)
     for (const auto& model : spec.grid.models)
-      for (auto seed : spec.grid.seeds) {
-        Cell c;
-        c.id = fmt::format("{}__{}__s{}", train, model, seed);
-        c.train_dataset = train;
-        c.model = model;
-        c.seed = seed;
-        c.train = split_ref(spec, plugins, train, sdk::Split::Train);
-        c.valid = split_ref(spec, plugins, train, sdk::Split::Valid);
-        for (const auto& t : spec.grid.test) c.tests.push_back(split_ref(spec, plugins, t, sdk::Split::Test));
-        const ModelSpec& m = spec.models.at(model);
-        auto arch = plugins.architecture(m.architecture);
-        c.model_key = Hasher()
-                          .field("model")
-                          .field(arch->name())
-                          .field(arch->version())
-                          .field(params_json(m.config).dump())
-                          .field(c.train.key)
-                          .field(c.valid.key)
-                          .field(train_settings_json(m.train).dump())
-                          .field(std::to_string(seed))
-                          .hex();
-        Hasher r;
-        r.field("result").field(c.model_key).field(kProbeVersion).field(spec.probe.key());
-        for (const auto& t : c.tests) r.field(t.dataset).field(t.key);
-        c.result_key = r.hex();
-        cells.push_back(std::move(c));
-      }
+      for (const auto& lr : lrs)
+        for (auto seed : spec.grid.seeds) {
+          const ModelSpec& m = spec.models.at(model);
+          Cell c;
+          c.id = lr ? fmt::format("{}__{}__lr{}__s{}", train, model, *lr, seed)
+                    : fmt::format("{}__{}__s{}", train, model, seed);
+          c.train_dataset = train;
+          c.model = model;
+          c.seed = seed;
+          c.lr = lr;
+          c.settings = m.train;
+          if (lr) c.settings.lr = *lr;
+          c.train = split_ref(spec, plugins, train, sdk::Split::Train);
+          c.valid = split_ref(spec, plugins, train, sdk::Split::Valid);
+          for (const auto& t : spec.grid.test) c.tests.push_back(split_ref(spec, plugins, t, sdk::Split::Test));
+          auto arch = plugins.architecture(m.architecture);
+          c.model_key = Hasher()
+                            .field("model")
+                            .field(arch->name())
+                            .field(arch->version())
+                            .field(params_json(m.config).dump())
+                            .field(c.train.key)
+                            .field(c.valid.key)
+                            .field(train_settings_json(c.settings).dump())
+                            .field(std::to_string(seed))
+                            .hex();
+          Hasher r;
+          r.field("result").field(c.model_key).field(kProbeVersion).field(spec.probe.key());
+          for (const auto& t : c.tests) r.field(t.dataset).field(t.key);
+          c.result_key = r.hex();
+          cells.push_back(std::move(c));
+        }
   return cells;
 }
 

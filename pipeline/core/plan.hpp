@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <repro/sdk.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,9 +26,11 @@ struct SplitRef {
 };
 
 struct Cell {
-  std::string id;  // "<train>__<model>__s<seed>", also the results file name
+  std::string id;  // "<train>__<model>__s<seed>" ("<train>__<model>__lr<lr>__s<seed>" in an lr sweep), the results file name
   std::string train_dataset, model;
   int64_t seed;
+  std::optional<double> lr;  // set in an lr sweep (grid.lrs)
+  TrainSpec settings;        // the model's training settings, with the sweep's lr
   SplitRef train, valid;  // valid.examples == 0: no validation split
   std::vector<SplitRef> tests;
   std::string model_key, result_key;

@@ -193,6 +193,11 @@ Spec load_spec(const std::string& path, const PluginRegistry& plugins, const std
   s.grid.test = g.strings("test");
   s.grid.models = g.strings("models");
   s.grid.seeds = g.integers("seeds", {0});
+  s.grid.lrs = g.numbers("lrs", 0, 10);
+  for (size_t i = 0; i < s.grid.lrs.size(); ++i)
+    if (std::find(s.grid.lrs.begin(), s.grid.lrs.begin() + static_cast<std::ptrdiff_t>(i), s.grid.lrs[i]) !=
+        s.grid.lrs.begin() + static_cast<std::ptrdiff_t>(i))
+      g.fail("lrs", fmt::format("{} is listed twice", s.grid.lrs[i]));
   check_ids(g, "train", s.grid.train, dataset_ids, "dataset");
   check_ids(g, "test", s.grid.test, dataset_ids, "dataset");
   check_ids(g, "models", s.grid.models, model_ids, "model");
@@ -200,6 +205,10 @@ Spec load_spec(const std::string& path, const PluginRegistry& plugins, const std
     if (s.datasets[id].train_examples <= 0)
       g.fail("train", fmt::format("dataset '{}' is trained on but has train_examples = 0 ({})", id,
                                   s.datasets[id].loc.str()));
+  for (const auto& id : s.grid.train)
+    if (!s.grid.lrs.empty() && s.datasets[id].valid_examples <= 0)
+      g.fail("lrs", fmt::format("an lr sweep picks the lr by validation loss, but dataset '{}' has valid_examples = 0 ({})",
+                                id, s.datasets[id].loc.str()));
   for (const auto& id : s.grid.test)
     if (s.datasets[id].test_examples <= 0)
       g.fail("test", fmt::format("dataset '{}' is tested on but has test_examples = 0 ({})", id, s.datasets[id].loc.str()));

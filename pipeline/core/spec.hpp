@@ -52,6 +52,9 @@ struct ModelSpec {
 struct GridSpec {
   std::vector<std::string> train, test, models;
   std::vector<int64_t> seeds;
+  // A learning-rate sweep (the papers tune lr per setting): one cell per lr, overriding every model's lr; the
+  // report keeps, per (train, model), the lr whose selected checkpoints have the lowest validation loss.
+  std::vector<double> lrs;
 };
 
 struct ProbeSpec {

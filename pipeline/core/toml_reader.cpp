@@ -143,6 +143,21 @@ std::vector<int64_t> TomlReader::integers(const std::string& key, std::vector<in
   return out;
 }
 
+std::vector<double> TomlReader::numbers(const std::string& key, double min, double max) const {
+  const toml::node* n = node(key);
+  if (!n) return {};
+  if (!n->is_array()) return {number(key, 0, min, max)};
+  std::vector<double> out;
+  for (const auto& e : *n->as_array()) {
+    if (!e.is_number()) fail(key, "expected an array of numbers, found " + node_type(e) + " in it");
+    const double v = e.is_integer() ? static_cast<double>(e.as_integer()->get()) : e.as_floating_point()->get();
+    if (!(v >= min && v <= max)) fail(key, fmt::format("expected numbers in [{}, {}], got {}", min, max, v));
+    out.push_back(v);
+  }
+  if (out.empty()) fail(key, "expected a non-empty array of numbers");
+  return out;
+}
+
 TomlReader TomlReader::sub(const std::string& key) const {
   const auto& n = required(key);
   if (!n.is_table()) fail(key, "expected a table, got " + node_type(n));

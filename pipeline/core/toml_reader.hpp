@@ -39,6 +39,7 @@ class TomlReader {
   bool boolean(const std::string& key, bool dflt) const;
   std::vector<std::string> strings(const std::string& key) const;  // required, non-empty
   std::vector<int64_t> integers(const std::string& key, std::vector<int64_t> dflt) const;
+  std::vector<double> numbers(const std::string& key, double min, double max) const;  // empty if absent
   TomlReader sub(const std::string& key) const;  // required table
   std::optional<TomlReader> sub_opt(const std::string& key) const;
   std::vector<TomlReader> array_of_tables(const std::string& key) const;  // [[key]]; empty if absent

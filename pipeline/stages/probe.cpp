@@ -65,7 +65,7 @@ ProbeOutput probe_cell(const ProbeJob& job) {
     model->load(a);
   }
   model->to(job.device);
-  const bool autocast = job.device.is_cuda() && ms.train.precision == "bf16";
+  const bool autocast = job.device.is_cuda() && cell.settings.precision == "bf16";
 
   ProbeOutput out;
   json tests = json::object();

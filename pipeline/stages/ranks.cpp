@@ -23,15 +23,15 @@ const Cell& the_cell(const std::vector<Cell>& cells, const RunOptions& opts) {
   throw UserError("data-parallel training needs --cell <id>: the ranks of a group train one cell together");
 }
 
-torch::Device cell_device(const Spec& spec, const Cell& cell, const RunOptions& opts) {
-  return resolve_device(opts.device.value_or(spec.models.at(cell.model).train.device));
+torch::Device cell_device(const Cell& cell, const RunOptions& opts) {
+  return resolve_device(opts.device.value_or(cell.settings.device));
 }
 }  // namespace
 
 int launch_ranks(const Spec& spec, const PluginRegistry& plugins, const RunOptions& opts) {
   const int world = static_cast<int>(opts.gpus.size());
   const auto cells = plan_cells(spec, plugins);
-  const torch::Device device = cell_device(spec, the_cell(cells, opts), opts);
+  const torch::Device device = cell_device(the_cell(cells, opts), opts);
   if (world > 1) {
     if (auto why = data_parallel_unavailable(device); !why.empty())
       throw UserError(fmt::format("--gpus: data-parallel on {}: {}", device.str(), why));
@@ -68,7 +68,7 @@ int run_rank(const Spec& spec, const PluginRegistry& plugins, const Store& store
   die_with_parent();
   const Cell& cell = the_cell(cells, opts);
   if (opts.dist.rank > 0 && log::threshold() == log::Level::Info) log::threshold() = log::Level::Warn;  // one voice
-  const torch::Device device = cell_device(spec, cell, opts);
+  const torch::Device device = cell_device(cell, opts);
   if (device.is_cpu()) {  // the ranks of one host share its cores
     const char* local = std::getenv("LOCAL_WORLD_SIZE");
     const int per_host = std::max(1, local ? std::atoi(local) : 1);

@@ -15,6 +15,7 @@
 #include "../core/fs.hpp"
 #include "../core/log.hpp"
 #include "../core/params.hpp"
+#include "lr_sweep.hpp"
 #include "report_claims.hpp"
 #include "report_data.hpp"
 #include "report_figures.hpp"
@@ -50,14 +51,17 @@ std::string methods(const Spec& spec, const Results& res) {
        "the task's loss mask):\n\n| model | settings |\n|---|---|\n";
   for (const auto& [id, m] : spec.models) {
     std::string settings;
-    const json ts = train_settings_json(m.train);  // named: items() of a temporary would dangle
+    json ts = train_settings_json(m.train);  // named: items() of a temporary would dangle
+    if (!spec.grid.lrs.empty()) ts["lr"] = spec.grid.lrs;
     for (const auto& [k, v] : ts.items()) settings += (settings.empty() ? "" : ", ") + k + " = " + v.dump();
     o << "| " << id << " | " << settings << " |\n";
   }
   o << "\nGrid: train on {" << fmt::format("{}", fmt::join(spec.grid.train, ", ")) << "} × models {"
-    << fmt::format("{}", fmt::join(spec.grid.models, ", ")) << "} × seeds {"
+    << fmt::format("{}", fmt::join(spec.grid.models, ", ")) << "} × "
+    << (spec.grid.lrs.empty() ? "" : fmt::format("lrs {{{}}} × ", fmt::join(spec.grid.lrs, ", "))) << "seeds {"
     << fmt::format("{}", fmt::join(spec.grid.seeds, ", ")) << "}; every trained model is tested on {"
     << fmt::format("{}", fmt::join(spec.grid.test, ", ")) << "}.\n\n";
+  o << lr_sweep_section(spec, res);
   if (!spec.probe.examples.empty())
     o << fmt::format("Probes: {} matrices of layers {} for test examples {{{}}} of every test set, saved with each "
                      "result.\n\n",
@@ -73,8 +77,10 @@ std::string provenance(const std::vector<Cell>& cells, const Results& res) {
     << "| cell | seed | device | git | spec sha1 | train s | probe s | libtorch | finished |\n"
     << "|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& c : cells) {
-    auto it = res.by_cell.find(c.id);
-    if (it == res.by_cell.end()) {
+    const bool passed_over = res.passed_over.count(c.id);
+    const auto& results = passed_over ? res.passed_over : res.by_cell;
+    auto it = results.find(c.id);
+    if (it == results.end()) {
       o << "| " << c.id << " | " << c.seed << " | "
         << (res.stale.count(c.id) ? "not run (its results file is from another configuration: stale, not shown)"
                                   : "not run")
@@ -90,7 +96,8 @@ std::string provenance(const std::vector<Cell>& cells, const Results& res) {
     std::string train_s = fmt::format("{:.1f}", p["train_seconds"].get<double>());
     if (tr.value("resumed_from_step", json()).is_number() && !tr.contains("wall_seconds_total"))
       train_s += fmt::format(" (after resuming at step {})", tr["resumed_from_step"].get<int64_t>());
-    o << fmt::format("| {} | {} | {} | {} | {} | {} | {:.1f} | {} | {} |\n", c.id, c.seed,
+    o << fmt::format("| {} | {} | {} | {} | {} | {} | {:.1f} | {} | {} |\n",
+                     passed_over ? c.id + " (lr not shown: higher validation loss)" : c.id, c.seed,
                      p["device"].get<std::string>(), git_short,
                      p["spec_sha1"].get<std::string>().substr(0, 12), train_s,
                      p["probe_seconds"].get<double>(), p["versions"]["libtorch"].get<std::string>(),
@@ -154,7 +161,7 @@ std::string render_text(const Spec& spec, const std::vector<Cell>& cells, const 
   o << "# " << spec.title << "\n\n";
   if (!spec.description.empty()) o << spec.description << "\n\n";
   o << fmt::format("_Rendered by `repro report {}` from `{}`: {} of {} cells have results{}._\n\n", spec.path,
-                   paths.results_dir.string(), res.by_cell.size(), cells.size(),
+                   paths.results_dir.string(), res.with_results(), cells.size(),
                    res.missing ? fmt::format(", {} not run", res.missing) : "");
   o << "## Results\n\n";
   for (const auto& t : spec.report.tables) o << render_table(spec, cells, res, t) << "\n";

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "../core/spec.hpp"
+#include "lr_sweep.hpp"
 #include "results.hpp"
 
 namespace repro {
@@ -16,6 +17,7 @@ Results load_results(const std::vector<Cell>& cells, const fs::path& dir) {
     if (auto j = read_result(dir, c.id, c.result_key)) r.by_cell[c.id] = *j;
     else if (++r.missing; fs::exists(dir / (c.id + ".json"))) r.stale.insert(c.id);
   }
+  choose_learning_rates(cells, r);
   return r;
 }
 

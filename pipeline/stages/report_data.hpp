@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -13,13 +14,24 @@
 
 namespace repro {
 
-struct Results {
-  std::filesystem::path dir;
-  std::map<std::string, nlohmann::json> by_cell;  // cell id -> result, only current ones
-  size_t missing = 0;
-  std::set<std::string> stale;  // cells whose result file exists but was computed for another configuration
+// One (train, model) point of an lr sweep (grid.lrs) and the lr the report shows for it.
+struct LrChoice {
+  std::string train, model;
+  std::vector<std::pair<double, std::optional<double>>> losses;  // per lr of the sweep: mean validation loss, if run
+  std::optional<double> chosen;                                   // none while no lr has a result
 };
 
+struct Results {
+  std::filesystem::path dir;
+  std::map<std::string, nlohmann::json> by_cell;  // cell id -> result, only current ones (of a sweep: the chosen lr's)
+  size_t missing = 0;
+  std::set<std::string> stale;  // cells whose result file exists but was computed for another configuration
+  std::map<std::string, nlohmann::json> passed_over;  // current results of the lrs a sweep did not choose
+  std::vector<LrChoice> lr_choices;                   // grid order
+  size_t with_results() const { return by_cell.size() + passed_over.size(); }
+};
+
+// The current results of `cells` in `dir`; in an lr sweep, only the chosen lr's stay in by_cell (lr_sweep.hpp).
 Results load_results(const std::vector<Cell>& cells, const std::filesystem::path& dir);
 
 struct Stat {

@@ -94,8 +94,8 @@ ReportFigure matrix_figure(const Spec& spec, const std::vector<Cell>& cells, con
                            const std::string& name) {
   ReportFigure out{f.title, std::nullopt, ""};
   const Cell* cell = nullptr;
-  for (const Cell* c : cells_at(cells, f.pins))
-    if (c->seed == f.seed) cell = c;
+  for (const Cell* c : cells_at(cells, f.pins))  // in an lr sweep, only the chosen lr's cell keeps its result
+    if (c->seed == f.seed && (!cell || res.by_cell.count(c->id))) cell = c;
   auto it = cell ? res.by_cell.find(cell->id) : res.by_cell.end();
   if (it == res.by_cell.end()) {
     out.note = "Not run: no result for this cell yet.";

@@ -66,13 +66,12 @@ void run_cell(const Spec& spec, const PluginRegistry& plugins, const Store& stor
       test_dirs.emplace_back();
     }
   }
-  const ModelSpec& ms = spec.models.at(cell.model);
   std::vector<std::pair<std::string, fs::path>> tracked;
-  for (const auto& id : ms.train.track)
+  for (const auto& id : cell.settings.track)
     tracked.emplace_back(id, ensure_split(store, plugins, spec, split_ref(spec, plugins, id, sdk::Split::Test)));
   if (opts.until == Until::Generate) return;
 
-  const torch::Device device = resolve_device(opts.device.value_or(ms.train.device));
+  const torch::Device device = resolve_device(opts.device.value_or(cell.settings.device));
   const CellStream stream(device);
   if (opts.force && (!data_parallel || data_parallel->leader())) {
     if (auto d = store.find("model", cell.model_key)) fs::remove_all(*d);
@@ -93,9 +92,10 @@ void run_cell(const Spec& spec, const PluginRegistry& plugins, const Store& stor
   result["model_key"] = cell.model_key;
   result["train_dataset"] = cell.train_dataset;
   result["model"] = cell.model;
-  result["model_label"] = ms.label;
-  result["architecture"] = ms.architecture;
+  result["model_label"] = spec.models.at(cell.model).label;
+  result["architecture"] = spec.models.at(cell.model).architecture;
   result["seed"] = cell.seed;
+  if (cell.lr) result["lr"] = *cell.lr;
   result["training"] = training;
   result["curve"] = read_curve(model_dir);
   result["provenance"] = {
@@ -118,6 +118,7 @@ namespace {
 void dry_run(const Spec& spec, const PluginRegistry& plugins, const Store& store, const std::vector<Cell>& cells,
              const std::vector<const Cell*>& stale) {
   double total_flops = 0;
+  std::map<std::string, double> split_tokens;  // by split key: the cells of an lr sweep or of several models share one
   fmt::print("{} cells in {}: {} fresh, {} to run\n", cells.size(), spec.path, cells.size() - stale.size(), stale.size());
   for (const Cell* c : stale) {
     const ModelSpec& m = spec.models.at(c->model);
@@ -125,11 +126,12 @@ void dry_run(const Spec& spec, const PluginRegistry& plugins, const Store& store
     const double params = static_cast<double>(parameter_count(*model));
     // Real token count: generation is cheap (well under a second per paper-size split), and only it
     // knows how many subsets and lengths the parameters expand to. Nothing is written.
-    const auto& d = spec.datasets.at(c->train_dataset);
-    const auto data = plugins.task(d.task)->generate(d.params, sdk::Split::Train, c->train.seed, c->train.examples);
-    double tokens = 0;
-    for (auto l : example_lengths(data)) tokens += static_cast<double>(l);
-    tokens *= m.train.epochs;
+    if (!split_tokens.count(c->train.key)) {
+      const auto& d = spec.datasets.at(c->train_dataset);
+      const auto data = plugins.task(d.task)->generate(d.params, sdk::Split::Train, c->train.seed, c->train.examples);
+      for (auto l : example_lengths(data)) split_tokens[c->train.key] += static_cast<double>(l);
+    }
+    const double tokens = split_tokens[c->train.key] * static_cast<double>(c->settings.epochs);
     const double flops = 6 * params * tokens;  // forward + backward, dense estimate
     total_flops += flops;
     const bool trained = store.find("model", c->model_key).has_value();

@@ -226,7 +226,7 @@ fs::path train_model(const TrainJob& job) {
   DataParallel* dp = job.data_parallel;
   const bool leader = !dp || dp->leader();
   const ModelSpec& ms = job.spec.models.at(cell.model);
-  const TrainSpec& t = ms.train;
+  const TrainSpec& t = cell.settings;
   const auto t0 = std::chrono::steady_clock::now();
   const auto train = load_dataset(job.train_dir);
   std::optional<sdk::Dataset> valid;
