@@ -3,13 +3,12 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <fnmatch.h>
-
 #include <algorithm>
 #include <cctype>
 #include <limits>
 #include <set>
 
+#include "glob.hpp"
 #include "spec.hpp"
 #include "toml_reader.hpp"
 
@@ -174,7 +173,7 @@ void read_model_globs(const TomlReader& f, const Spec& spec, FigureSpec& out) {
   out.models = f.strings("models");
   for (const auto& g : out.models)
     if (std::none_of(spec.grid.models.begin(), spec.grid.models.end(),
-                     [&](const std::string& id) { return ::fnmatch(g.c_str(), id.c_str(), 0) == 0; }))
+                     [&](const std::string& id) { return matches_any({g}, id); }))
       f.fail("models", fmt::format("'{}' matches no model of the grid", g));
 }
 

@@ -24,6 +24,20 @@ std::string node_type(const toml::node& n) {
     default: return "a date/time";
   }
 }
+// TOML++ quotes the character it stumbled on, which may be a line break or another control character (found by
+// tests/fuzz/spec_fuzz): escape those so the error stays one line.
+std::string one_line(std::string_view s) {
+  std::string out;
+  for (const char c : s) {
+    if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if (c == '\t') out += "\\t";
+    else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+    else out += c;
+  }
+  return out;
+}
+
 Location loc_of(const std::string& file, const toml::node& n) {
   const auto& b = n.source().begin;
   return Location{file, static_cast<int>(b.line), static_cast<int>(b.column)};
@@ -39,7 +53,7 @@ toml::table parse_toml_file(const std::string& file) {
     return toml::parse(text, file);
   } catch (const toml::parse_error& e) {
     const auto& b = e.source().begin;
-    throw UserError(fmt::format("{}:{}:{}: TOML syntax error: {}", file, b.line, b.column, e.description()));
+    throw UserError(fmt::format("{}:{}:{}: TOML syntax error: {}", file, b.line, b.column, one_line(e.description())));
   }
 }
 

@@ -1,7 +1,6 @@
 #include "report_figures.hpp"
 
 #include <fmt/format.h>
-#include <fnmatch.h>
 #include <repro/sdk.hpp>
 
 #include <algorithm>
@@ -10,6 +9,7 @@
 #include <set>
 #include <tuple>
 
+#include "../core/glob.hpp"
 #include "../core/spec.hpp"
 #include "results.hpp"
 
@@ -170,10 +170,7 @@ ReportFigure matrix_figure(const Spec& spec, const std::vector<Cell>& cells, con
 std::vector<const Cell*> figure_cells(const std::vector<Cell>& cells, const FigureSpec& f) {
   auto out = cells_at(cells, f.pins);
   if (f.models.empty()) return out;
-  const auto unlisted = [&](const Cell* c) {
-    return std::none_of(f.models.begin(), f.models.end(),
-                        [&](const std::string& g) { return ::fnmatch(g.c_str(), c->model.c_str(), 0) == 0; });
-  };
+  const auto unlisted = [&](const Cell* c) { return !matches_any(f.models, c->model); };
   out.erase(std::remove_if(out.begin(), out.end(), unlisted), out.end());
   return out;
 }

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <fnmatch.h>
 
 #include <algorithm>
 #include <atomic>
@@ -13,6 +12,7 @@
 
 #include "../core/cuda_stream.hpp"
 #include "../core/error.hpp"
+#include "../core/glob.hpp"
 #include "../core/log.hpp"
 #include "../core/plugins.hpp"
 #include "../core/provenance.hpp"
@@ -158,11 +158,7 @@ std::vector<const Cell*> stale_cells(const std::vector<Cell>& cells, const Spec&
   // generate/train pass every cell through the store (cached artifacts cost a checksum); probe and run
   // skip cells whose published result is current.
   const bool publishes = opts.until == Until::Probe || opts.until == Until::Report;
-  auto selected = [&](const Cell& c) {
-    return opts.only.empty() || std::any_of(opts.only.begin(), opts.only.end(), [&](const std::string& g) {
-             return ::fnmatch(g.c_str(), c.id.c_str(), 0) == 0;
-           });
-  };
+  auto selected = [&](const Cell& c) { return opts.only.empty() || matches_any(opts.only, c.id); };
   const Store store(opts.store_dir);
   for (const auto& c : cells)
     if (selected(c) && (opts.cell.empty() || c.id == opts.cell) &&
