@@ -173,7 +173,7 @@ void read_model_globs(const TomlReader& f, const Spec& spec, FigureSpec& out) {
   out.models = f.strings("models");
   for (const auto& g : out.models)
     if (std::none_of(spec.grid.models.begin(), spec.grid.models.end(),
-                     [&](const std::string& id) { return matches_any({g}, id); }))
+                     [&](const std::string& id) { return matches(g, id); }))
       f.fail("models", fmt::format("'{}' matches no model of the grid", g));
 }
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <set>
 
 #include "fs.hpp"
 #include "hash.hpp"
@@ -194,10 +195,9 @@ Spec load_spec(const std::string& path, const PluginRegistry& plugins, const std
   s.grid.models = g.strings("models");
   s.grid.seeds = g.integers("seeds", {0});
   s.grid.lrs = g.numbers("lrs", 0, 10);
-  for (size_t i = 0; i < s.grid.lrs.size(); ++i)
-    if (std::find(s.grid.lrs.begin(), s.grid.lrs.begin() + static_cast<std::ptrdiff_t>(i), s.grid.lrs[i]) !=
-        s.grid.lrs.begin() + static_cast<std::ptrdiff_t>(i))
-      g.fail("lrs", fmt::format("{} is listed twice", s.grid.lrs[i]));
+  std::set<double> lrs_seen;
+  for (double lr : s.grid.lrs)
+    if (!lrs_seen.insert(lr).second) g.fail("lrs", fmt::format("{} is listed twice", lr));
   check_ids(g, "train", s.grid.train, dataset_ids, "dataset");
   check_ids(g, "test", s.grid.test, dataset_ids, "dataset");
   check_ids(g, "models", s.grid.models, model_ids, "model");

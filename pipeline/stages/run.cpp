@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -92,8 +91,9 @@ void run_cell(const Spec& spec, const PluginRegistry& plugins, const Store& stor
   result["model_key"] = cell.model_key;
   result["train_dataset"] = cell.train_dataset;
   result["model"] = cell.model;
-  result["model_label"] = spec.models.at(cell.model).label;
-  result["architecture"] = spec.models.at(cell.model).architecture;
+  const ModelSpec& ms = spec.models.at(cell.model);
+  result["model_label"] = ms.label;
+  result["architecture"] = ms.architecture;
   result["seed"] = cell.seed;
   if (cell.lr) result["lr"] = *cell.lr;
   result["training"] = training;
