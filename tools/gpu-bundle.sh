@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Packs this machine's CUDA-enabled Release build (build/, sm_90) into .repro/bundle so the GPU host runs it
+# instead of compiling: the host lacks Boost/TOML++/SentencePiece, and a build there costs minutes of device time.
+# The bundle holds the binaries, the plugins, the three Debian shared libraries they need and `env`, a wrapper that
+# points them at the host's LibTorch. The sha it records is HEAD's, so commit before bundling (refused if dirty).
+#   here:  bash tools/gpu-bundle.sh           host:  .repro/bundle/env repro run paper/table2.toml --device cuda
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -z "$(git status --porcelain --untracked-files=no)" ] || { echo "gpu-bundle: commit first (results carry HEAD's sha)"; exit 1; }
+cmake --build build -j "$(nproc)" >/dev/null
+B=.repro/bundle
+rm -rf "$B" && mkdir -p "$B/plugins" "$B/lib" "$B/tests"
+cp build/repro build/librepro_kernels.so build/repro-bench-kernels build/repro-bench-models "$B/"
+cp build/plugins/*.so "$B/plugins/"
+cp build/tests/repro_tests "$B/tests/" && cp -r build/test-plugins "$B/tests/"
+for f in build/repro build/plugins/*.so; do ldd "$f"; done | awk '/boost|sentencepiece/ {print $3}' | sort -u |
+  xargs -I{} cp -L {} "$B/lib/"
+git rev-parse --short HEAD >"$B/sha"
+cat >"$B/env" <<'WRAP'
+#!/usr/bin/env bash
+# Runs a command with the bundle's libraries and plugins and the host's LibTorch (/opt/torch/.venv), git sha set.
+B=$(cd "$(dirname "$0")" && pwd)
+T=$(ls -d /opt/torch/.venv/lib/python3*/site-packages | head -1)
+export LD_LIBRARY_PATH="$B/lib:$B:$T/torch/lib:$T/nvidia/cu13/lib:$T/nvidia/nccl/lib:${LD_LIBRARY_PATH:-}"
+export REPRO_PLUGIN_PATH="$B/plugins" REPRO_GIT_SHA="$(cat "$B/sha")" PATH="$B:$PATH"
+exec "$@"
+WRAP
+chmod +x "$B/env"
+du -sh "$B"
