@@ -20,7 +20,7 @@ cat >"$B/env" <<'WRAP'
 #!/usr/bin/env bash
 # Runs a command with the bundle's libraries and plugins and the host's LibTorch (/opt/torch/.venv), git sha set.
 B=$(cd "$(dirname "$0")" && pwd)
-T=$(ls -d /opt/torch/.venv/lib/python3*/site-packages | head -1)
+T=$(ls -d /opt/torch/.venv/lib/python3*/site-packages 2>/dev/null | head -1)
 export LD_LIBRARY_PATH="$B/lib:$B:$T/torch/lib:$T/nvidia/cu13/lib:$T/nvidia/nccl/lib:${LD_LIBRARY_PATH:-}"
 export REPRO_PLUGIN_PATH="$B/plugins" REPRO_GIT_SHA="$(cat "$B/sha")" PATH="$B:$PATH"
 exec "$@"
