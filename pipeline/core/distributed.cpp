@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <thread>
 
 #include "error.hpp"
 #include "log.hpp"
@@ -137,7 +138,23 @@ DataParallel::DataParallel(const DistConfig& config, const torch::Device& device
              dev.str());
 }
 
-DataParallel::~DataParallel() = default;
+// An ordered teardown: without it NCCL warns that destroy_process_group() was never called, and a follower's
+// NCCL watchdog polls the TCPStore after rank 0, its server, has exited (seen on 2 H200s). So every rank shuts its
+// group down, checks in on the store, and rank 0 keeps serving the store until all have checked in.
+DataParallel::~DataParallel() {
+  if (!impl_) return;
+  try {
+    impl_->reducer.reset();
+    impl_->group->shutdown();
+    impl_->store->add("repro/exited", 1);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (config_.rank == 0 && impl_->store->add("repro/exited", 0) < config_.world &&
+           std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  } catch (const std::exception& e) {  // a rank that already failed: its error has been reported
+    log::debug("data-parallel: teardown of rank {}: {}", config_.rank, e.what());
+  }
+}
 
 std::pair<int64_t, int64_t> shard_rows(int64_t n, int rank, int world) {
   const int64_t w = world, r = rank, base = n / w, extra = n % w;

@@ -59,13 +59,12 @@ std::string run(const std::string& cmd) {
 
 std::string git_revision() {
   static const std::string rev = [] {
+    // A binary run away from its sources (tools/gpu-bundle.sh carries it to a GPU host) states the revision it was
+    // built from: the .git there, if any, need not be that revision (a host's copy was seen at the session's start).
+    if (const char* env = std::getenv("REPRO_GIT_SHA"); env && *env) return std::string(env) + " (from REPRO_GIT_SHA)";
     const std::string g = std::string("git -C '") + REPRO_SOURCE_DIR + "' ";
     std::string sha = run(g + "rev-parse HEAD 2>/dev/null");
-    if (sha.empty()) {
-      // A source copy without .git (e.g. shipped to a GPU host): the caller may state the revision.
-      const char* env = std::getenv("REPRO_GIT_SHA");
-      return env && *env ? std::string(env) + " (from REPRO_GIT_SHA)" : std::string("unknown");
-    }
+    if (sha.empty()) return std::string("unknown");
     // Committed outputs (results/, reports/) do not make the code dirty.
     if (!run(g + "status --porcelain --untracked-files=no -- . ':!results' ':!reports' 2>/dev/null").empty())
       sha += "-dirty";

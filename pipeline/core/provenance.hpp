@@ -11,8 +11,8 @@ namespace repro {
 std::string device_description(const torch::Device& d);
 // Resolves "auto" to cuda when available, else cpu; "cuda" without a GPU is a UserError.
 torch::Device resolve_device(const std::string& want);
-// git sha of the source tree the binary runs from (with "-dirty" if it has uncommitted changes);
-// without a .git, $REPRO_GIT_SHA (marked as such), else "unknown".
+// $REPRO_GIT_SHA when set (marked as stated: a carried binary's build revision), else the git sha of the source
+// tree the binary was built from (with "-dirty" if it has uncommitted changes), else "unknown".
 std::string git_revision();
 nlohmann::json library_versions();
 std::string utc_now();  // ISO 8601
