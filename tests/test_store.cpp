@@ -1,4 +1,6 @@
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "core/fs.hpp"
 #include "core/store.hpp"
@@ -65,4 +67,22 @@ TEST(Store, AtomicWriteReplacesWholeFile) {
   write_file_atomic(p, "two");
   EXPECT_EQ(read_file(p), "two");
   for (const auto& e : fs::directory_iterator(dir.path())) EXPECT_EQ(e.path().filename(), "f.txt");
+}
+
+// Lookups remember files they have verified (manifest.cpp), but damage after a check is still caught.
+TEST(Store, DamageAfterARememberedCheckIsCaught) {
+  test::TempDir dir;
+  Store s(dir.path());
+  auto b = s.build("dataset", "k");
+  std::ofstream(b.dir() / "data.bin") << std::string(1000, 'a');
+  auto d = b.commit({});
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // old enough to be remembered
+  ASSERT_TRUE(s.find("dataset", "k"));
+  ASSERT_TRUE(s.find("dataset", "k"));
+  {
+    std::fstream f(d / "data.bin", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(500);
+    f.put('b');
+  }
+  EXPECT_FALSE(s.find("dataset", "k"));
 }
