@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# tools/gpu-slice.sh (run on the GPU host inside one time-limited call), here on CPU with a fake nvidia-smi: a slice
+# that finishes packs its results; one stopped by its budget still packs what finished and says rc=124; a spec left
+# without time is skipped, not started. Usage: gpu_slice.sh <repro binary> <tests dir>
+set -uo pipefail
+repro=$1
+src=$2
+# shellcheck source=check.sh
+source "$src/check.sh"
+cp "$src/data/sweep.toml" spec.toml
+mkdir -p bin && printf '#!/bin/sh\necho "GPU 0: fake"\n' >bin/nvidia-smi && chmod +x bin/nvidia-smi
+slice() { PATH="$work/bin:$PATH" REPRO_SLICE_DEVICE=cpu REPRO_SLICE_REPRO="$repro" REPRO_SLICE_WORK="$work/$1" \
+  OUT="$work/$1/out" bash "$src/../tools/gpu-slice.sh" "${@:2}" >"$1.log" 2>&1; }
+
+slice a 120 2 "spec.toml@*__s0"
+check "finished slice exits 0" [ $? -eq 0 ]
+check "slice.log says rc=0 with 2 workers on 1 GPU" grep -q '^spec.toml@\*__s0 rc=0 wall_s=[0-9]* gpus=1 workers=2$' a/out/slice.log
+check "results.tgz holds exactly the selected cell" [ "$(tar tzf a/out/results.tgz | grep -c '\.json$')" -eq 1 ]
+check "the cell's result is the s0 one" grep -qx r/sweep/std__tf__s0.json <(tar tzf a/out/results.tgz)
+
+sed 's/^epochs = 2$/epochs = 5000/' spec.toml >long.toml  # minutes of training: stopped by the budget
+slice b 35 1 long.toml spec.toml
+check "stopped slice still exits 0" [ $? -eq 0 ]
+check "the stopped sweep is reported as rc=124" grep -q '^long.toml rc=124 ' b/out/slice.log
+check "the spec after it is skipped" grep -q '^spec.toml skipped: no time left$' b/out/slice.log
+check "results.tgz is written anyway" grep -qx r/ <(tar tzf b/out/results.tgz)
+
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ] || { for f in *.log */out/*.log; do echo "== $f"; tail -30 "$f"; done; exit 1; }

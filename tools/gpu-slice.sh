@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# One time-boxed slice of paper runs on the GPU host, inside one device `run` call:
+#   tools/gpu-slice.sh SECONDS WORKERS_PER_GPU SPEC[@GLOB] ...
+# runs each spec in turn as a sweep of WORKERS_PER_GPU worker processes on every GPU (`repro run --gpus`), cells
+# limited to GLOB when given (e.g. paper/table3.toml@'*__s1'), and stops the sweep SECONDS after it started, less
+# a margin, so that what finished is always packed into $OUT/results.tgz (results/<spec>/ of every spec) with
+# $OUT/slice.log (one line per spec: exit code, wall seconds). A killed cell keeps its checkpoint in /tmp/store:
+# the next slice on the same warm machine resumes it. (Tests set REPRO_SLICE_DEVICE=cpu, REPRO_SLICE_REPRO, REPRO_SLICE_WORK.) Uses the carried .repro/bundle (tools/gpu-bundle.sh), else a
+# build from tools/gpu-host.sh in /tmp/build.
+set -uo pipefail
+[ $# -ge 3 ] || { echo "usage: tools/gpu-slice.sh SECONDS WORKERS_PER_GPU SPEC[@GLOB] ..." >&2; exit 2; }
+budget=$1 per_gpu=$2; shift 2
+root=$(cd "$(dirname "$0")/.." && pwd)
+start=$SECONDS margin=20
+if [ -n "${REPRO_SLICE_REPRO:-}" ]; then repro=("$REPRO_SLICE_REPRO")  # tests: a given binary
+elif [ -x "$root/.repro/bundle/env" ]; then repro=("$root/.repro/bundle/env" repro); else repro=(/tmp/build/repro); fi
+w=${REPRO_SLICE_WORK:-/tmp}  # store/, r/ (results), reports/
+export NCCL_NVLS_ENABLE=0  # NVLink multicast off (the device notes ask it)
+device=${REPRO_SLICE_DEVICE:-cuda}  # tests run it on cpu
+ngpu=$(nvidia-smi -L | grep -c '^GPU')
+gpus=$(for g in $(seq 0 $((ngpu - 1))); do for _ in $(seq "$per_gpu"); do printf '%s,' "$g"; done; done)
+out=${OUT:-$w/out}; mkdir -p "$out" "$w/r"
+for item in "$@"; do
+  spec=${item%%@*} only=(); [ "$item" != "$spec" ] && only=(--only "${item#*@}")
+  left=$((budget - margin - (SECONDS - start)))
+  [ "$left" -gt 10 ] || { echo "$item skipped: no time left" >>"$out/slice.log"; continue; }
+  t=$SECONDS
+  timeout "$left" "${repro[@]}" run "$spec" "${only[@]}" --device "$device" --no-pdf --gpus "${gpus%,}" \
+    --store "$w/store" --results "$w/r" --reports "$w/reports" >>"$out/sweeps.log" 2>&1
+  echo "$item rc=$? wall_s=$((SECONDS - t)) gpus=$ngpu workers=$((ngpu * per_gpu))" >>"$out/slice.log"
+done
+tar czf "$out/results.tgz" -C "$w" r
+cat "$out/slice.log"
