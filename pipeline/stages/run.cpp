@@ -133,16 +133,18 @@ void dry_run(const Spec& spec, const PluginRegistry& plugins, const Store& store
     }
     const double tokens = split_tokens[c->train.key] * static_cast<double>(c->settings.epochs);
     const double flops = 6 * params * tokens;  // forward + backward, dense estimate
-    total_flops += flops;
     const bool trained = store.find("model", c->model_key).has_value();
+    if (!trained) total_flops += flops;  // a cached model costs only its probe
     fmt::print("  {:<40} {:>12.0f} params  {:>10.3g} train FLOP  {}\n", c->id, params, flops,
                trained ? "(model cached: probe only)" : "");
   }
   // Rates: effective throughput measured on our runs, not per machine. H100: paper/table1.toml (9 cells of a 2-layer
   // d_model 128 Mamba, --jobs 9) took 701 s for 2.55e16 FLOP by this count = 36 TFLOP/s; the 8-epoch version 368 s
-  // (35 TFLOP/s). Larger models use the GPU better, so this overestimates their time.
+  // (35 TFLOP/s). Checked on H200s (2026-11-26, 4-7 worker processes per GPU): Table 1 ran at 33 TFLOP/s per GPU,
+  // Table 3's seven architectures at 28 (results/bench/sweep-table1-h200.json, README). Larger models use the GPU
+  // better, so this overestimates their time. Dataset generation (CPU) is not included.
   fmt::print("estimated cost: {:.3g} FLOP ≈ {:.1f} min on 2 CPU cores at 20 GFLOP/s, ≈ {:.2f} min on one H100 at 36 TFLOP/s "
-             "(measured for small models run several at a time)\n",
+             "(measured for small models run several at a time; Table 3's mix ran 27 % slower)\n",
              total_flops, total_flops / 20e9 / 60, total_flops / 36e12 / 60);
 }
 
