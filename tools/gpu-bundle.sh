@@ -3,7 +3,9 @@
 # instead of compiling: the host lacks Boost/TOML++/SentencePiece, and a build there costs minutes of device time.
 # The bundle holds the binaries, the plugins, the three Debian shared libraries they need and `env`, a wrapper that
 # points them at the host's LibTorch. The sha it records is HEAD's, so commit before bundling (refused if dirty).
-#   here:  bash tools/gpu-bundle.sh           host:  .repro/bundle/env repro run paper/table2.toml --device cuda
+# Also packed as .repro/bundle.tar.xz (5 MB instead of 20: carry that), and with --corpus, data/corpus (from
+# tools/fetch-corpus.py, 119 MB) as .repro/corpus.tar.xz (28 MB); tools/gpu-slice.sh unpacks both on the host.
+#   here:  bash tools/gpu-bundle.sh [--corpus]   host:  .repro/bundle/env repro run paper/table2.toml --device cuda
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -z "$(git status --porcelain --untracked-files=no)" ] || { echo "gpu-bundle: commit first (results carry HEAD's sha)"; exit 1; }
@@ -26,4 +28,9 @@ export REPRO_PLUGIN_PATH="$B/plugins" REPRO_GIT_SHA="$(cat "$B/sha")" PATH="$B:$
 exec "$@"
 WRAP
 chmod +x "$B/env"
-du -sh "$B"
+tar cf - -C .repro bundle | xz -T0 -6 >.repro/bundle.tar.xz.tmp && mv .repro/bundle.tar.xz.tmp .repro/bundle.tar.xz
+if [ "${1:-}" = "--corpus" ]; then
+  [ -f data/corpus/MANIFEST.json ] || { echo "gpu-bundle: no data/corpus (run python3 tools/fetch-corpus.py)"; exit 1; }
+  tar cf - data/corpus | xz -T0 -6 >.repro/corpus.tar.xz.tmp && mv .repro/corpus.tar.xz.tmp .repro/corpus.tar.xz
+fi
+ls -la .repro/*.tar.xz
