@@ -7,8 +7,15 @@ src=$2
 source "$src/check.sh"
 
 cp "$src/data/e2e.toml" spec.toml
+"$repro" run spec.toml --dry-run >dry0.log 2>&1
+check "dry run before anything lists both cells" grep -q "0 fresh, 2 to run" dry0.log
 "$repro" run spec.toml --no-pdf >run1.log 2>&1
 check "first run exits 0" [ $? -eq 0 ]
+# The dry run's step count is what training then takes, cell by cell.
+for c in std__tf__s0 std__tf__s1; do
+  steps=$(grep -oE "^$c: trained [0-9]+ params for [0-9]+ steps" run1.log | awk '{print $6}')
+  check "dry run predicts $c's $steps steps" grep -qE "^  $c +[0-9]+ params +[0-9.e+]+ train FLOP +$steps steps" dry0.log
+done
 check "report written" test -f reports/e2e.md
 check "two seeds' results" [ "$(ls results/e2e/*.json | wc -l)" -eq 2 ]
 check "report has the table with a verdict" grep -q "Verdict" reports/e2e.md
