@@ -5,8 +5,8 @@
 # limited to GLOB when given (e.g. paper/table3.toml@'*__s1'), and stops the sweep SECONDS after it started, less
 # a margin, so that what finished is always packed into $OUT/results.tgz (results/<spec>/ of every spec) with
 # $OUT/slice.log (one line per spec: exit code, wall seconds). A killed cell keeps its checkpoint in /tmp/store:
-# the next slice on the same warm machine resumes it. (Tests set REPRO_SLICE_DEVICE=cpu, REPRO_SLICE_REPRO, REPRO_SLICE_WORK.) Uses the carried .repro/bundle (tools/gpu-bundle.sh), else a
-# build from tools/gpu-host.sh in /tmp/build.
+# the next slice on the same warm machine resumes it. Uses the carried .repro/bundle (tools/gpu-bundle.sh), else a
+# build from tools/gpu-host.sh in /tmp/build. Tests set REPRO_SLICE_DEVICE=cpu, REPRO_SLICE_REPRO, REPRO_SLICE_WORK.
 set -uo pipefail
 [ $# -ge 3 ] || { echo "usage: tools/gpu-slice.sh SECONDS WORKERS_PER_GPU SPEC[@GLOB] ..." >&2; exit 2; }
 budget=$1 per_gpu=$2; shift 2

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <exception>
 #include <thread>
 
 #include "error.hpp"
@@ -140,11 +141,16 @@ DataParallel::DataParallel(const DistConfig& config, const torch::Device& device
 
 // An ordered teardown: without it NCCL warns that destroy_process_group() was never called, and a follower's
 // NCCL watchdog polls the TCPStore after rank 0, its server, has exited (seen on 2 H200s). So every rank shuts its
-// group down, checks in on the store, and rank 0 keeps serving the store until all have checked in.
+// group down, checks in on the store, and rank 0 keeps serving the store until all have checked in. A rank leaving
+// on an exception aborts instead: a graceful shutdown could wait forever on a collective its peers never join.
 DataParallel::~DataParallel() {
   if (!impl_) return;
   try {
     impl_->reducer.reset();
+    if (std::uncaught_exceptions() > 0) {
+      impl_->group->abort();
+      return;
+    }
     impl_->group->shutdown();
     impl_->store->add("repro/exited", 1);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);

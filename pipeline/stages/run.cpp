@@ -118,30 +118,32 @@ namespace {
 void dry_run(const Spec& spec, const PluginRegistry& plugins, const Store& store, const std::vector<Cell>& cells,
              const std::vector<const Cell*>& stale) {
   double total_flops = 0, total_steps = 0;
-  std::map<std::string, double> split_tokens;  // by split key: the cells of an lr sweep or of several models share one
-  std::map<std::pair<std::string, int64_t>, double> split_steps;  // optimizer steps per epoch, by (split, batch size)
+  // (tokens, optimizer steps) of one epoch, by (split key, batch size): an lr sweep's or several models' cells share one
+  std::map<std::pair<std::string, int64_t>, std::pair<double, double>> epoch_cost;
   fmt::print("{} cells in {}: {} fresh, {} to run\n", cells.size(), spec.path, cells.size() - stale.size(), stale.size());
   for (const Cell* c : stale) {
     const ModelSpec& m = spec.models.at(c->model);
     auto model = build_seeded_model(plugins, m, model_shape(spec, plugins, *c), c->seed);
     const double params = static_cast<double>(parameter_count(*model));
-    // Real token count: generation is cheap (well under a second per paper-size split), and only it
+    // Real token and step counts: generation is cheap (well under a second per paper-size split), and only it
     // knows how many subsets and lengths the parameters expand to. Nothing is written.
-    const auto steps_key = std::pair{c->train.key, c->settings.batch_size};
-    if (!split_steps.count(steps_key)) {
+    const auto key = std::pair{c->train.key, c->settings.batch_size};
+    if (!epoch_cost.count(key)) {
       const auto& d = spec.datasets.at(c->train_dataset);
       const auto data = plugins.task(d.task)->generate(d.params, sdk::Split::Train, c->train.seed, c->train.examples);
       double tokens = 0;
       for (auto l : example_lengths(data)) tokens += static_cast<double>(l);
-      split_tokens[c->train.key] = tokens;
       const int64_t bs = std::min(c->settings.batch_size, data.inputs.size(0));  // as train.cpp batches
-      split_steps[steps_key] = static_cast<double>(epoch_batches(data, bs, 0, 0, false).size());
+      epoch_cost[key] = {tokens, static_cast<double>(epoch_batches(data, bs, 0, 0, false).size())};
     }
-    const double tokens = split_tokens[c->train.key] * static_cast<double>(c->settings.epochs);
-    const double steps = split_steps[steps_key] * static_cast<double>(c->settings.epochs);
-    const double flops = 6 * params * tokens;  // forward + backward, dense estimate
+    const auto epochs = static_cast<double>(c->settings.epochs);
+    const double flops = 6 * params * epoch_cost[key].first * epochs;  // forward + backward, dense estimate
+    const double steps = epoch_cost[key].second * epochs;
     const bool trained = store.find("model", c->model_key).has_value();
-    if (!trained) total_flops += flops, total_steps += steps;  // a cached model costs only its probe
+    if (!trained) {  // a cached model costs only its probe
+      total_flops += flops;
+      total_steps += steps;
+    }
     fmt::print("  {:<40} {:>12.0f} params  {:>10.3g} train FLOP  {:>8.0f} steps  {}\n", c->id, params, flops, steps,
                trained ? "(model cached: probe only)" : "");
   }
@@ -155,9 +157,8 @@ void dry_run(const Spec& spec, const PluginRegistry& plugins, const Store& store
   // the GPU estimate is the larger of the FLOP time and the step time at that rate.
   const double flop_min = total_flops / 36e12 / 60, step_min = total_steps / 88 / 60;
   fmt::print("estimated cost: {:.3g} FLOP, {:.3g} optimizer steps ≈ {:.1f} min on 2 CPU cores at 20 GFLOP/s, ≈ {:.2f} "
-             "min on one GPU (the larger of {:.2f} min of FLOP at 36 TFLOP/s, measured on an H100, and {:.2f} min of "
-             "steps at 88 steps/s, measured on an H200; both for small models run several at a time, and Table 3's "
-             "mix ran 27 % slower)\n",
+             "min on one GPU (the larger of FLOP at 36 TFLOP/s: {:.2f} min, and steps at 88/s: {:.2f} min; rates "
+             "measured on small models run several at a time, and Table 3's mix ran 27 % slower)\n",
              total_flops, total_steps, total_flops / 20e9 / 60, std::max(flop_min, step_min), flop_min, step_min);
 }
 
