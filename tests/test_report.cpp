@@ -148,7 +148,7 @@ TEST(ReportSpec, LoadsTablesClaimsFigures) {
 TEST(ReportSpec, BadInputIsOneLineWithLocation) {
   EXPECT_NE(load_error(with(kSpec, "\"t1[last, std] < 50\"", "\"t1[last, std] << 50\"")).find("expected a name"),
             std::string::npos);
-  EXPECT_NE(load_error(with(kSpec, "\"t1[last, std] < 50\"", "\"t2[last, std] < 50\"")).find("no table named 't2'"),
+  EXPECT_NE(load_error(with(kSpec, "\"t1[last, std] < 50\"", "\"t2[last, std] < 50\"")).find("no table or sweep figure named 't2'"),
             std::string::npos);
   EXPECT_NE(load_error(with(kSpec, "\"t1[last, std] < 50\"", "\"t1[lst, std] < 50\"")).find("did you mean 'last'"),
             std::string::npos);
@@ -206,6 +206,39 @@ TEST(ReportClaims, VerdictFollowsTheRule) {
   EXPECT_EQ(v.word, "partial");
   EXPECT_NE(v.checks[1].detail.find("30.0 >= 40.0"), std::string::npos) << v.checks[1].detail;
   EXPECT_EQ(judge_claim(f.spec, f.cells, load_results(f.cells, f.results()), claims[1]).word, "fails");
+}
+
+// A claim may name a sweep figure's point, figure[series id, x], in % as the tables: Fig. 1 has no table.
+TEST(ReportClaims, SweepFigurePointsAreTerms) {
+  const std::string claim = "[[report.claims]]\nclaim = \"denser is worse\"\nholds_if = [\"sweep[std, 2] > sweep[std, 4] + 15\"]\n";
+  Fixture f(std::string(kSpec) + claim);
+  const auto& c = f.spec.report.claims.back();
+  const auto word = [&] { return judge_claim(f.spec, f.cells, load_results(f.cells, f.results()), c).word; };
+  EXPECT_EQ(word(), "not run");
+  f.result("std", 0, {{"std", 0.8}});  // subsets n2 0.9, n4 0.7
+  f.result("std", 1, {{"std", 0.6}});  // n2 0.7, n4 0.5: means 80 and 60
+  const auto v = judge_claim(f.spec, f.cells, load_results(f.cells, f.results()), c);
+  EXPECT_EQ(v.word, "holds");
+  EXPECT_NE(v.checks[0].detail.find("80.0 > 75.0"), std::string::npos) << v.checks[0].detail;
+  f.result("std", 0, {{"std", 0.95}});  // n2 min(1, 1.05) = 1.0, n4 0.85: means 85 and 67.5; 85 > 82.5
+  EXPECT_EQ(word(), "holds");
+  f.result("std", 1, {{"std", 0.95}});  // both seeds 1.0 / 0.85: 100 > 100 fails
+  EXPECT_EQ(word(), "fails");
+}
+
+TEST(ReportClaims, FigureTermsAreChecked) {
+  const auto err = [](const std::string& check) {
+    return load_error(std::string(kSpec) + "[[report.claims]]\nclaim = \"x\"\nholds_if = [\"" + check + "\"]\n");
+  };
+  EXPECT_NE(err("sweep[nope, 2] > 1").find("no series of figure 'sweep' (train) named 'nope'"), std::string::npos)
+      << err("sweep[nope, 2] > 1");
+  EXPECT_NE(err("sweep[std, two] > 1").find("figure 'sweep': x must be a number, got 'two'"), std::string::npos)
+      << err("sweep[std, two] > 1");
+  EXPECT_NE(err("paper.sweep[std, 2] > 1").find("figure 'sweep' has no paper numbers"), std::string::npos)
+      << err("paper.sweep[std, 2] > 1");
+  EXPECT_NE(err("swep[std, 2] > 1").find("no table or sweep figure named 'swep' (did you mean 'sweep'?)"),
+            std::string::npos)
+      << err("swep[std, 2] > 1");
 }
 
 TEST(ReportFigures, SweepAveragesSeedsPerSubsetField) {

@@ -228,7 +228,8 @@ FigureSpec read_figure(const TomlReader& f, const Spec& spec, size_t index) {
   return out;
 }
 
-// --- claim checks: "<sum> <op> <sum>" where a term is a number, table[row, col] or paper.table[row, col].
+// --- claim checks: "<sum> <op> <sum>" where a term is a number, table[row, col], paper.table[row, col] or
+// figure[series, x] (a sweep figure's point).
 struct CheckParser {
   const std::string& s;
   const std::string& where;
@@ -269,8 +270,8 @@ struct CheckParser {
       return t;
     }
     t.kind = eat("paper.") ? ClaimTerm::kPaper : ClaimTerm::kOurs;
-    t.table = name("_");
-    if (!eat("[")) fail("expected '[' after the table id (table[row, col])");
+    t.table = name("_-");
+    if (!eat("[")) fail("expected '[' after the table or figure id (table[row, col], figure[series, x])");
     t.row = name("_-.");
     if (!eat(",")) fail("expected ',' between row and column ids");
     t.col = name("_-.");
@@ -314,7 +315,41 @@ const TableSpec* find_table(const std::vector<TableSpec>& tables, const std::str
   return nullptr;
 }
 
-ClaimSpec read_claim(const TomlReader& c, const std::vector<TableSpec>& tables, size_t index) {
+// The ids a sweep figure's series can name: those of its series dimension.
+std::vector<std::string> series_ids(const Spec& spec, const FigureSpec& f) {
+  if (f.series == "test") return spec.grid.test;
+  if (f.series == "train") return spec.grid.train;
+  std::set<std::string> ids;
+  for (const auto& m : spec.grid.models) ids.insert(f.series == "architecture" ? spec.models.at(m).architecture : m);
+  return {ids.begin(), ids.end()};
+}
+
+// Resolves a term that names no table to a sweep figure's point (series id and x checked), or fails.
+void check_figure_term(const TomlReader& c, const Spec& spec, const std::vector<FigureSpec>& figures, ClaimTerm& t,
+                       const std::vector<std::string>& table_ids, const std::string& where) {
+  std::vector<std::string> names = table_ids;
+  const FigureSpec* fig = nullptr;
+  for (const auto& f : figures)
+    if (f.kind == "sweep") {
+      names.push_back(f.id);
+      if (f.id == t.table) fig = &f;
+    }
+  check_ids(c, "holds_if", {t.table}, names, "table or sweep figure");
+  if (t.kind == ClaimTerm::kPaper) throw UserError(fmt::format("{}: figure '{}' has no paper numbers", where, t.table));
+  t.kind = ClaimTerm::kFigure;
+  const std::string noun = fmt::format("series of figure '{}' ({})", fig->id, fig->series);
+  check_ids(c, "holds_if", {t.row}, series_ids(spec, *fig), noun.c_str());
+  size_t used = 0;
+  try {
+    std::stod(t.col, &used);
+  } catch (const std::exception&) {
+  }
+  if (used == 0 || used != t.col.size())
+    throw UserError(fmt::format("{}: figure '{}': x must be a number, got '{}'", where, t.table, t.col));
+}
+
+ClaimSpec read_claim(const TomlReader& c, const Spec& spec, const std::vector<TableSpec>& tables,
+                     const std::vector<FigureSpec>& figures, size_t index) {
   ClaimSpec out;
   out.loc = c.where();
   out.id = c.str("id", "claim" + std::to_string(index));
@@ -326,11 +361,15 @@ ClaimSpec read_claim(const TomlReader& c, const std::vector<TableSpec>& tables, 
   for (size_t k = 0; k < checks.size(); ++k) {
     const std::string where = fmt::format("{}: {}[{}]", c.where("holds_if").str(), c.dotted("holds_if"), k);
     ClaimCheck check = CheckParser{checks[k], where}.parse();
+    for (auto* side : {&check.lhs, &check.rhs})  // a name that is no table's must be a sweep figure's
+      for (auto& t : *side)
+        if (t.kind != ClaimTerm::kNumber && !find_table(tables, t.table))
+          check_figure_term(c, spec, figures, t, table_ids, where);
     std::vector<ClaimTerm> refs = check.lhs;
     refs.insert(refs.end(), check.rhs.begin(), check.rhs.end());
     if (check.op == "agrees") refs.push_back({ClaimTerm::kPaper, 0, 1, check.table, "", ""});
     for (const auto& t : refs) {
-      if (t.kind == ClaimTerm::kNumber) continue;
+      if (t.kind == ClaimTerm::kNumber || t.kind == ClaimTerm::kFigure) continue;
       check_ids(c, "holds_if", {t.table}, table_ids, "table");
       const TableSpec& table = *find_table(tables, t.table);
       if (t.kind == ClaimTerm::kPaper && !table.paper)
@@ -363,7 +402,7 @@ ReportSpec read_report(const TomlReader& rep, const Spec& spec) {
     if (!ids.insert("figure:" + out.figures.back().id).second) f.fail("id", "another figure has this id");
   }
   i = 0;
-  for (const auto& c : rep.array_of_tables("claims")) out.claims.push_back(read_claim(c, out.tables, ++i));
+  for (const auto& c : rep.array_of_tables("claims")) out.claims.push_back(read_claim(c, spec, out.tables, out.figures, ++i));
   rep.finish();
   return out;
 }

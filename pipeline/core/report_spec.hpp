@@ -45,10 +45,12 @@ struct TableSpec {
 };
 
 // One operand of a claim check: a constant, our mean for a table cell, or the paper's number for it.
+// A number; table[row, col] (ours) or paper.table[row, col]; or figure[series, x]: the point of a sweep figure's
+// series (the id of its series dimension: a test or train dataset, a model, an architecture) at x, in %.
 struct ClaimTerm {
-  enum Kind { kNumber, kOurs, kPaper } kind = kNumber;
+  enum Kind { kNumber, kOurs, kPaper, kFigure } kind = kNumber;
   double number = 0, sign = 1;
-  std::string table, row, col;
+  std::string table, row, col;  // kFigure: table = figure id, row = series id, col = x
 };
 
 // "lhs op rhs" with sums of terms on each side, or agrees(<table>): every compared cell within tolerance.

@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 #include <sstream>
 
 #include "../core/spec.hpp"
+#include "report_figures.hpp"
 #include "report_tables.hpp"
 
 namespace repro {
@@ -28,6 +30,19 @@ std::optional<double> value_of(const Spec& spec, const std::vector<Cell>& cells,
   for (const auto& t : terms) {
     if (t.kind == ClaimTerm::kNumber) {
       sum += t.sign * t.number;
+      continue;
+    }
+    if (t.kind == ClaimTerm::kFigure) {
+      const FigureSpec& f = *std::find_if(spec.report.figures.begin(), spec.report.figures.end(),
+                                          [&](const FigureSpec& g) { return g.id == t.table; });
+      const std::string series = series_label(spec, f, t.row);
+      const double x = std::stod(t.col);
+      const auto pts = sweep_points(spec, cells, res, f);
+      const auto p = std::find_if(pts.begin(), pts.end(), [&](const SweepPoint& q) {
+        return q.series == series && std::abs(q.x - x) <= 1e-9 * std::max(1.0, std::abs(x));
+      });
+      if (p == pts.end()) return std::nullopt;
+      sum += t.sign * 100 * p->value;  // in %, as the tables
       continue;
     }
     const TableSpec& table = table_named(spec, t.table);

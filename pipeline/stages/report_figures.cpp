@@ -55,9 +55,8 @@ std::optional<double> axis_value(const Spec& spec, const std::string& axis, cons
 }
 
 std::string series_of(const Spec& spec, const FigureSpec& f, const Cell& c, const std::string& test) {
-  if (f.series == "architecture") return spec.models.at(c.model).architecture;
-  if (f.series == "model") return spec.models.at(c.model).label;
-  return label_of(spec, f.series, f.series == "train" ? c.train_dataset : test);
+  if (f.series == "architecture") return series_label(spec, f, spec.models.at(c.model).architecture);
+  return series_label(spec, f, f.series == "model" ? c.model : f.series == "train" ? c.train_dataset : test);
 }
 
 std::string axis_title(const std::string& axis, const std::string& given) {
@@ -258,6 +257,10 @@ ReportFigure curve_figure(const Spec& spec, const std::vector<const Cell*>& cell
 }
 
 }  // namespace
+
+std::string series_label(const Spec& spec, const FigureSpec& f, const std::string& id) {
+  return f.series == "architecture" ? id : label_of(spec, f.series, id);
+}
 
 std::vector<SweepPoint> sweep_points(const Spec& spec, const std::vector<Cell>& cells, const Results& res,
                                      const FigureSpec& f) {

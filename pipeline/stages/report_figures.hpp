@@ -29,5 +29,7 @@ struct SweepPoint {
 };
 std::vector<SweepPoint> sweep_points(const Spec& spec, const std::vector<Cell>& cells, const Results& res,
                                      const FigureSpec& f);
+// The label a sweep's points carry for the series whose id (a dataset, model or architecture) is `id`.
+std::string series_label(const Spec& spec, const FigureSpec& f, const std::string& id);
 
 }  // namespace repro
