@@ -73,11 +73,13 @@ sdk::Params plugin_params(const TomlReader& r, const std::string& name_key, cons
 }
 
 // Merges `from` over `into`: tables key by key, any other value replaced (with its own source position).
-void merge(toml::table& into, const toml::table& from) {
+// Values are moved, not copied: a TOML++ copy drops the source position, and an error in a scale's value would
+// lose its file:line:col (found by tests/fuzz/spec_fuzz).
+void merge(toml::table& into, toml::table& from) {
   for (auto&& [k, v] : from) {
     toml::node* mine = into.get(k);
     if (mine && mine->is_table() && v.is_table()) merge(*mine->as_table(), *v.as_table());
-    else v.visit([&, key = k](const auto& x) { into.insert_or_assign(key, x); });
+    else v.visit([&, key = k](auto& x) { into.insert_or_assign(key, std::move(x)); });
   }
 }
 
@@ -87,7 +89,7 @@ std::string apply_scale(toml::table& root, const std::string& path, const std::s
     if (!scale.empty()) throw UserError(path + ": --scale " + scale + ": the spec has no [scales] section");
     return "";
   }
-  const toml::table scales = *root["scales"].as_table();
+  toml::table scales = std::move(*root["scales"].as_table());  // moved: a copy would drop the positions
   root.erase("scales");
   TomlReader r(scales, path, "scales");
   const std::string dflt = r.str("default", "");
@@ -102,7 +104,7 @@ std::string apply_scale(toml::table& root, const std::string& path, const std::s
                                 fmt::join(names, ", "), dflt.empty() ? "" : ", default " + dflt,
                                 hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
   }
-  const toml::table* t = scales[want].as_table();
+  toml::table* t = scales[want].as_table();
   if (!t) r.fail(want, "expected a table of the values this scale changes");
   merge(root, *t);
   return want == dflt ? "" : want;

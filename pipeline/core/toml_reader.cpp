@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <optional>
+#include <utility>
 #include <sstream>
 
 #include "fs.hpp"
@@ -38,9 +40,26 @@ std::string one_line(std::string_view s) {
   return out;
 }
 
+// A table made implicitly (by dotted keys, or copied in from a scale: `[scales.paper]` with `experiment.title = ...`)
+// may have no position of its own (found by tests/fuzz/spec_fuzz): it is placed at its earliest positioned child,
+// else at the file's start, so that every error stays one located line.
+std::optional<toml::source_position> first_position(const toml::node& n) {
+  if (n.source().begin.line > 0) return n.source().begin;
+  std::optional<toml::source_position> best;
+  const auto consider = [&](const toml::node& child) {
+    const auto p = first_position(child);
+    if (p && (!best || std::pair(p->line, p->column) < std::pair(best->line, best->column))) best = p;
+  };
+  if (const auto* t = n.as_table())
+    for (auto&& [k, v] : *t) consider(v);
+  else if (const auto* a = n.as_array())
+    for (const auto& v : *a) consider(v);
+  return best;
+}
+
 Location loc_of(const std::string& file, const toml::node& n) {
-  const auto& b = n.source().begin;
-  return Location{file, static_cast<int>(b.line), static_cast<int>(b.column)};
+  const auto p = first_position(n);
+  return p ? Location{file, static_cast<int>(p->line), static_cast<int>(p->column)} : Location{file, 1, 1};
 }
 }  // namespace
 
