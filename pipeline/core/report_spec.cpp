@@ -341,7 +341,7 @@ void check_figure_term(const TomlReader& c, const Spec& spec, const std::vector<
   check_ids(c, "holds_if", {t.row}, series_ids(spec, *fig), noun.c_str());
   size_t used = 0;
   try {
-    std::stod(t.col, &used);
+    t.number = std::stod(t.col, &used);  // x, parsed once here
   } catch (const std::exception&) {
   }
   if (used == 0 || used != t.col.size())

@@ -49,8 +49,8 @@ struct TableSpec {
 // series (the id of its series dimension: a test or train dataset, a model, an architecture) at x, in %.
 struct ClaimTerm {
   enum Kind { kNumber, kOurs, kPaper, kFigure } kind = kNumber;
-  double number = 0, sign = 1;
-  std::string table, row, col;  // kFigure: table = figure id, row = series id, col = x
+  double number = 0, sign = 1;   // kFigure: number = x
+  std::string table, row, col;  // kFigure: table = figure id, row = series id, col = x as written
 };
 
 // "lhs op rhs" with sums of terms on each side, or agrees(<table>): every compared cell within tolerance.

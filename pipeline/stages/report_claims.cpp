@@ -36,7 +36,7 @@ std::optional<double> value_of(const Spec& spec, const std::vector<Cell>& cells,
       const FigureSpec& f = *std::find_if(spec.report.figures.begin(), spec.report.figures.end(),
                                           [&](const FigureSpec& g) { return g.id == t.table; });
       const std::string series = series_label(spec, f, t.row);
-      const double x = std::stod(t.col);
+      const double x = t.number;
       const auto pts = sweep_points(spec, cells, res, f);
       const auto p = std::find_if(pts.begin(), pts.end(), [&](const SweepPoint& q) {
         return q.series == series && std::abs(q.x - x) <= 1e-9 * std::max(1.0, std::abs(x));
