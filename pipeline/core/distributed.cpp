@@ -215,9 +215,11 @@ void DataParallel::prepare_for_backward(const torch::Tensor& loss) {
 
 double DataParallel::sum(double v) {
   auto t = torch::tensor({v}, torch::dtype(torch::kFloat64).device(impl_->device));
-  impl_->collective(t, c10d::ReduceOp::SUM);
+  all_reduce_sum(t);
   return t.item<double>();
 }
+
+void DataParallel::all_reduce_sum(torch::Tensor& t) { impl_->collective(t, c10d::ReduceOp::SUM); }
 
 bool DataParallel::leaders_choice(bool v) {
   auto t = torch::tensor({v ? 1 : 0}, torch::dtype(torch::kInt32).device(impl_->device));

@@ -55,6 +55,7 @@ class DataParallel {
   void prepare_for_backward(const torch::Tensor& loss);  // before every backward()
 
   double sum(double v);           // all-reduce
+  void all_reduce_sum(torch::Tensor& t);  // in place; t on this rank's device
   bool leaders_choice(bool v);    // rank 0's value on every rank
   void barrier();
   // StageError unless every rank holds bit-identical parameters (compares per-tensor sums and sums of

@@ -23,6 +23,7 @@
 #include "batches.hpp"
 #include "evaluate.hpp"
 #include "metrics.hpp"
+#include "optimizer.hpp"
 #include "progress.hpp"
 #include "schedule.hpp"
 
@@ -90,7 +91,7 @@ double number_or(const json& j, double dflt) { return j.is_number() ? j.get<doub
 
 // Checkpoints are directories ckpt-<step> with a manifest of checksums; LATEST names the newest complete
 // one. The metrics log and the best model so far travel in it, so a resumed run restores them as they were.
-void write_checkpoint(const fs::path& work, sdk::Model& model, torch::optim::Optimizer& opt, const Checkpoint& c) {
+void write_checkpoint(const fs::path& work, sdk::Model& model, FusedAdamW& opt, const Checkpoint& c) {
   const std::string name = fmt::format("ckpt-{:09}", c.step);
   fs::path tmp = work / (name + ".tmp"), final = work / name;
   fs::remove_all(tmp);
@@ -135,7 +136,7 @@ void clear_dir(const fs::path& dir) {
 // The latest checkpoint, verified against its manifest and loaded; nullopt when there is none. A damaged
 // one is reported with its path and the work directory cleared: the cell trains again from step 0. Only the
 // `owner` (rank 0 of a data-parallel group) touches the work directory; other ranks just load the state.
-std::optional<Checkpoint> read_checkpoint(const fs::path& work, sdk::Model& model, torch::optim::Optimizer& opt,
+std::optional<Checkpoint> read_checkpoint(const fs::path& work, sdk::Model& model, FusedAdamW& opt,
                                           bool owner) {
   if (!fs::exists(work / "LATEST")) {
     if (owner) clear_dir(work);  // what a run killed before its first checkpoint left (a partial metrics log)
@@ -206,18 +207,38 @@ class MetricsLog {
   std::ofstream out_;
 };
 
-std::unique_ptr<torch::optim::AdamW> make_optimizer(sdk::Model& model, const TrainSpec& t) {
+// Per-step training losses kept on the device until train_model flushes them: reading each one back would make
+// every step wait for the GPU, which for small models costs more than the step itself.
+class LossWindow {
+ public:
+  explicit LossWindow(const torch::Device& d) : buf_(torch::empty({kCapacity}, torch::dtype(torch::kFloat64).device(d))) {}
+  int64_t size() const { return n_; }
+  bool full() const { return n_ == kCapacity; }
+  void push(const torch::Tensor& loss) { buf_[n_++].copy_(loss.detach()); }
+  // The losses since the last take, in step order (summed over ranks under data parallelism); empties the window.
+  std::vector<double> take(DataParallel* dp) {
+    if (n_ == 0) return {};
+    auto t = buf_.narrow(0, 0, n_).clone();
+    n_ = 0;
+    if (dp) dp->all_reduce_sum(t);
+    t = t.to(torch::kCPU).contiguous();
+    return {t.data_ptr<double>(), t.data_ptr<double>() + t.numel()};
+  }
+
+ private:
+  static constexpr int64_t kCapacity = 64;
+  torch::Tensor buf_;
+  int64_t n_ = 0;
+};
+
+std::unique_ptr<FusedAdamW> make_optimizer(sdk::Model& model, const TrainSpec& t) {
   // Decay matrices and embeddings only; norms, biases and SSM vectors are not decayed.
   std::vector<torch::Tensor> decay, keep;
   for (auto& p : model.parameters()) (p.dim() >= 2 ? decay : keep).push_back(p);
-  auto opts = [&](double wd) {
-    return std::make_unique<torch::optim::AdamWOptions>(
-        torch::optim::AdamWOptions(t.lr).betas({t.beta1, t.beta2}).weight_decay(wd));
-  };
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  if (!decay.empty()) groups.emplace_back(decay, opts(t.weight_decay));
-  if (!keep.empty()) groups.emplace_back(keep, opts(0.0));
-  return std::make_unique<torch::optim::AdamW>(std::move(groups), torch::optim::AdamWOptions(t.lr));
+  std::vector<FusedAdamW::Group> groups;
+  if (!decay.empty()) groups.push_back({decay, t.weight_decay});
+  if (!keep.empty()) groups.push_back({keep, 0.0});
+  return std::make_unique<FusedAdamW>(std::move(groups), t.beta1, t.beta2);
 }
 
 // Trains the cell's model and commits it (the caller holds the model's lock, or is a follower rank).
@@ -280,12 +301,38 @@ fs::path train_model(const TrainJob& job) {
   const char* kill_env = std::getenv("REPRO_KILL_AT_STEP");
   const int64_t kill_at = kill_env ? std::atoll(kill_env) : -1;
   Progress bar(cell.id, total, ck.step);
+  LossWindow window(job.device);
   int64_t tokens = 0;
   auto t_log = std::chrono::steady_clock::now();
+  // Reads the window's losses (one wait for the GPU per flush, not per step) and books them in step order, as a
+  // per-step read would; a non-finite one stops the cell before any checkpoint can hold its effects.
+  auto flush = [&] {
+    const int64_t first = ck.step - window.size() + 1;
+    const auto values = window.take(dp);
+    for (size_t i = 0; i < values.size(); ++i) {
+      const double lv = dp ? values[i] / dp->loss_scale() : values[i];
+      const int64_t s = first + static_cast<int64_t>(i);
+      if (!std::isfinite(lv)) {
+        bar.finish();
+        throw StageError(fmt::format("{}: non-finite loss ({}) at step {} (epoch {}); stopped, the last good "
+                                     "checkpoint is kept in {}",
+                                     cell.id, lv, s, (s - 1) / steps_per_epoch + 1, work.string()));
+      }
+      ck.loss_acc += lv;
+      ++ck.loss_n;
+      ck.last_loss = lv;
+    }
+    if (!values.empty()) bar.update(ck.step, ck.last_loss, (ck.step - 1) / steps_per_epoch + 1, t.epochs);
+  };
   for (int64_t epoch = ck.step / steps_per_epoch; epoch < t.epochs; ++epoch) {
     const auto batches = epoch_batches(train, bs, static_cast<uint64_t>(cell.seed), epoch, t.shuffle);
+    // The epoch's row indices go to the device in one copy: a copy from pageable memory waits for the GPU.
+    std::vector<torch::Tensor> rows;
+    std::vector<int64_t> offset{0};
+    for (const auto& bt : batches) rows.push_back(bt.rows), offset.push_back(offset.back() + bt.rows.size(0));
+    const auto rows_dev = torch::cat(rows).to(job.device);
     for (int64_t b = ck.step - epoch * steps_per_epoch; b < steps_per_epoch; ++b) {
-      auto idx = batches[b].rows.to(job.device);
+      auto idx = rows_dev.narrow(0, offset[b], batches[b].rows.size(0));
       auto cut = [&](const torch::Tensor& all) { return all.index_select(0, idx).narrow(1, 0, batches[b].length); };
       auto count = cut(m_all).sum().clamp_min(1);  // the global batch's scored tokens
       if (dp) {
@@ -294,7 +341,6 @@ fs::path train_model(const TrainJob& job) {
       }
       auto x = cut(x_all), y = cut(y_all), m = cut(m_all);
       const double lr = lr_at(t.lr, t.warmup_fraction, t.min_lr_fraction, t.schedule, ck.step, total);
-      for (auto& g : opt->param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
       torch::Tensor loss;
       {
         AutocastGuard ag(autocast);
@@ -308,34 +354,27 @@ fs::path train_model(const TrainJob& job) {
         loss = sum / count;
         if (dp) loss = loss * dp->loss_scale();
       }
-      const double lv = dp ? dp->sum(loss.item<double>()) / dp->loss_scale() : loss.item<double>();
-      if (!std::isfinite(lv)) {
-        bar.finish();
-        throw StageError(fmt::format("{}: non-finite loss ({}) at step {} (epoch {}); stopped, the last good "
-                                     "checkpoint is kept in {}",
-                                     cell.id, lv, ck.step + 1, epoch + 1, work.string()));
-      }
+      window.push(loss);
       opt->zero_grad();
       if (dp) dp->prepare_for_backward(loss);
       loss.backward();
-      if (t.clip == "norm") torch::nn::utils::clip_grad_norm_(model->parameters(), t.grad_clip);
+      if (t.clip == "norm") clip_grad_norm(model->parameters(), t.grad_clip);
       else if (t.clip == "value") torch::nn::utils::clip_grad_value_(model->parameters(), t.grad_clip);
-      opt->step();
+      opt->step(lr);
       ++ck.step;
       crash_point("train.step", ck.step);
-      ck.loss_acc += lv;
-      ++ck.loss_n;
-      ck.last_loss = lv;
       tokens += batches[b].rows.numel() * batches[b].length;  // the global batch, also under data parallelism
-      bar.update(ck.step, lv, epoch + 1, t.epochs);
-      if (ck.step % t.log_every == 0) {
+      const bool log_due = ck.step % t.log_every == 0;
+      const bool ckpt_due = ck.step % t.checkpoint_every == 0 && ck.step % steps_per_epoch != 0;
+      if (log_due || ckpt_due || window.full() || b + 1 == steps_per_epoch) flush();
+      if (log_due) {
         auto now = std::chrono::steady_clock::now();
         double secs = std::chrono::duration<double>(now - t_log).count();
         metrics.write({{"step", ck.step}, {"epoch", epoch + 1}, {"lr", lr}, {"train_loss", ck.loss_acc / ck.loss_n},
                        {"tokens_per_s", secs > 0 ? tokens / secs : 0}});
         ck.loss_acc = 0, ck.loss_n = 0, tokens = 0, t_log = now;
       }
-      if (ck.step % t.checkpoint_every == 0 && ck.step % steps_per_epoch != 0) checkpoint();
+      if (ckpt_due) checkpoint();
       if (ck.step == kill_at && leader && !fs::exists(work / "killed-once")) {
         write_file_atomic(work / "killed-once", "");
         ::raise(SIGKILL);
