@@ -43,7 +43,7 @@ class Scan : public torch::autograd::Function<Scan> {
     TORCH_CHECK(x.dim() == 3 && delta.sizes() == x.sizes(), "selective_scan: x and delta must be [B, L, D] alike");
     TORCH_CHECK(A.dim() == 2 && A.size(0) == C, "selective_scan: A must be [D, N]");
     TORCH_CHECK(scan_supports_states(static_cast<int>(N)),
-                "selective_scan: d_state ", N, " is not compiled (16, 32, 64); use the LibTorch scan");
+                "selective_scan: d_state ", N, " is not compiled (16, 32, 64, 128); use the LibTorch scan");
     TORCH_CHECK(Bm.sizes() == torch::IntArrayRef({Bsz, L, N}) && Cm.sizes() == Bm.sizes(),
                 "selective_scan: B and C must be [B, L, N]");
     TORCH_CHECK(D.numel() == C && (!bias.defined() || bias.numel() == C), "selective_scan: D, delta_bias must be [D]");

@@ -1,6 +1,6 @@
 // Fused selective scan of Mamba-1 (see <repro/kernels.hpp> for the function), forward and backward.
 //
-// Work split: one thread block = one batch row x (128 / G) channels; a channel's N states are spread over
+// Work split: one thread block = one batch row x (128 / G) channels; a channel's N states (16-128) are spread over
 // G = N / 4 neighbouring lanes (4 states in registers each), so a thread walks its channel along time with
 // its 4 states in registers; y needs one G-lane sum per step.
 //
@@ -86,9 +86,17 @@ __device__ __forceinline__ float readout(const float (&h)[P], const float4& C) {
   return get(C, 0) * h[0] + get(C, 1) * h[1] + get(C, 2) * h[2] + get(C, 3) * h[3];
 }
 
+// The staged segment lives in dynamic shared memory: at d_state 128 (G = 32) it is 68 KB, over the 48 KB a
+// static declaration may hold; launch() opts each kernel in to the size it needs.
+template <int G>
+__device__ __forceinline__ Stage<G>& staged() {
+  extern __shared__ float4 smem[];
+  return *reinterpret_cast<Stage<G>*>(smem);
+}
+
 template <typename T, int G>
 __global__ void __launch_bounds__(kScanThreads) scan_fwd(ScanParams p) {
-  __shared__ Stage<G> s;
+  Stage<G>& s = staged<G>();
   const Place<G> w(p);
   const int L = p.length, D = p.channels, N = p.states, nseg = segments(L);
   float A2[P], h[P];
@@ -140,7 +148,7 @@ template <typename T, int G>
 __global__ void __launch_bounds__(kScanThreads) scan_bwd(ScanParams p) {
   constexpr int kSubs = kSegment / kSubchunk, kN = P * G, per_warp = 32 / G, R = per_warp < 8 ? per_warp : 8,
                 K = 2 * P / R;
-  __shared__ Stage<G> s;
+  Stage<G>& s = staged<G>();
   __shared__ float sdB[kSubchunk][kN], sdC[kSubchunk][kN];
   const Place<G> w(p);
   const int L = p.length, D = p.channels, nseg = segments(L);
@@ -269,10 +277,19 @@ __global__ void __launch_bounds__(kScanThreads) scan_bwd(ScanParams p) {
 template <typename T, int G>
 void launch(bool backward, const ScanParams& p, cudaStream_t stream) {
   const dim3 grid(scan_channel_blocks(p.channels, p.states), p.batch);
+  constexpr int bytes = sizeof(Stage<G>);
+  // Once per kernel instance (thread-safe static initialisation); should it fail, so does the launch, which
+  // the op checks.
+  static const bool opted_in = [] {
+    cudaFuncSetAttribute(scan_fwd<T, G>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+    cudaFuncSetAttribute(scan_bwd<T, G>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+    return true;
+  }();
+  (void)opted_in;
   if (backward)
-    scan_bwd<T, G><<<grid, kScanThreads, 0, stream>>>(p);
+    scan_bwd<T, G><<<grid, kScanThreads, bytes, stream>>>(p);
   else
-    scan_fwd<T, G><<<grid, kScanThreads, 0, stream>>>(p);
+    scan_fwd<T, G><<<grid, kScanThreads, bytes, stream>>>(p);
 }
 
 template <typename T>
@@ -281,6 +298,7 @@ void launch_states(bool backward, const ScanParams& p, cudaStream_t stream) {
     case 16: return launch<T, 4>(backward, p, stream);
     case 32: return launch<T, 8>(backward, p, stream);
     case 64: return launch<T, 16>(backward, p, stream);
+    case 128: return launch<T, 32>(backward, p, stream);
   }
 }
 

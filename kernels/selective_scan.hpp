@@ -41,7 +41,7 @@ inline int scan_channel_blocks(int channels, int states) {
   return (channels + c - 1) / c;
 }
 // d_state values the kernel is compiled for.
-inline bool scan_supports_states(int n) { return n == 16 || n == 32 || n == 64; }
+inline bool scan_supports_states(int n) { return n == 16 || n == 32 || n == 64 || n == 128; }
 
 void selective_scan_fwd(const ScanParams& p, void* stream);
 void selective_scan_bwd(const ScanParams& p, void* stream);

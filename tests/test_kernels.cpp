@@ -1,6 +1,6 @@
 // Our CUDA kernels (kernels/, reached through <repro/kernels.hpp>) against fp64 references written here in plain
 // LibTorch: outputs and every gradient, at lengths that do and do not divide the kernels' segment (64) and
-// sub-chunk (8), batch 1, d_state 16/32/64 (the compiled ones), fp32 and bf16, strided (narrowed) inputs, and extreme WKV inputs.
+// sub-chunk (8), batch 1, d_state 16/32/64/128 (the compiled ones), fp32 and bf16, strided (narrowed) inputs, and extreme WKV inputs.
 // Skipped without CUDA. Tolerances: relative max error 2e-4 in fp32 (the kernels use the hardware's fast exp),
 // 3e-2 in bf16 (inputs rounded to bf16 for both sides; the kernels keep fp32 state and accumulate in fp32).
 #include <fmt/format.h>
@@ -93,6 +93,10 @@ TEST(KernelsCuda, SelectiveScanMatchesReferenceInValueAndGradient) {
   check_scan({3, 77, 33, 16, torch::kFloat, true});
   check_scan({2, 150, 64, 16, torch::kBFloat16, true});
   check_scan({1, 70, 32, 64, torch::kBFloat16, false});
+  // d_state 128 (the Achilles specs' Mamba): one channel per warp, the staged segment in 68 KB of dynamic shared memory.
+  check_scan({3, 9, 64, 128, torch::kFloat, true});
+  check_scan({1, 130, 20, 128, torch::kFloat, false});
+  check_scan({2, 65, 8, 128, torch::kBFloat16, true});
 }
 
 TEST(KernelsCuda, SelectiveScanForwardOnlyAndUnsupportedStates) {
