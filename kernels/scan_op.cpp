@@ -57,7 +57,7 @@ class Scan : public torch::autograd::Function<Scan> {
     auto p = params(x, delta, A, Bm, Cm, D, z, bias, softplus);
     auto out = torch::empty({Bsz, L, C}, x.options());
     const bool grad = any_requires_grad({x, delta, A, Bm, Cm, D, z, bias});
-    Tensor ckpt = grad ? torch::empty({Bsz, segments(static_cast<int>(L)), C, N}, delta.options()) : Tensor();
+    Tensor ckpt = grad ? torch::empty({Bsz, scan_segments(static_cast<int>(L)), C, N}, delta.options()) : Tensor();
     p.out = out.data_ptr();
     p.ckpt = grad ? ckpt.data_ptr<float>() : nullptr;
     selective_scan_fwd(p, at::cuda::getCurrentCUDAStream().stream());

@@ -4,11 +4,11 @@
 // G = N / 4 neighbouring lanes (4 states in registers each), so a thread walks its channel along time with
 // its 4 states in registers; y needs one G-lane sum per step.
 //
-// Memory: the recurrence is sequential, so the inputs of a whole segment (kSegment steps of the block's
+// Memory: the recurrence is sequential, so the inputs of a whole segment (S steps of the block's
 // channels, and of B and C) are first staged in shared memory with coalesced loads issued together; the
 // steps then read shared memory only. softplus(delta + bias) is applied once while staging.
 //
-// Backward without storing states: the forward pass keeps the state every kSegment steps (fp32); backward walks
+// Backward without storing states: the forward pass keeps the state every S steps (fp32); backward walks
 // the segments from the last, recomputes the states of a segment (first the start of each kSubchunk, then a
 // sub-chunk's states in registers) and runs the adjoint recurrence g_t = C_t dy_t + exp(delta_{t+1} A) g_{t+1}
 // backwards through them. dB and dC sum over channels: a warp reduce-scatter, shared-memory sums per block,
@@ -47,18 +47,18 @@ __device__ __forceinline__ float at(const Strided& s, int b, int t, int i) {
 }
 
 // One segment of the block's inputs in shared memory (zeros past the end of the sequence).
-template <int G>
+template <int G, int S>
 struct Stage {
   static constexpr int kC = kScanThreads / G, kN = P * G;
-  float x[kSegment][kC], dt[kSegment][kC], z[kSegment][kC], dy[kSegment][kC];
-  float4 B[kSegment][G], C[kSegment][G];
+  float x[S][kC], dt[S][kC], z[S][kC], dy[S][kC];
+  float4 B[S][G], C[S][G];
 };
 
-template <typename T, int G>
-__device__ void stage(Stage<G>& s, const ScanParams& p, int b, int c0, int t0, bool with_dy) {
-  constexpr int kC = Stage<G>::kC, kN = Stage<G>::kN;
+template <typename T, int G, int S>
+__device__ void stage(Stage<G, S>& s, const ScanParams& p, int b, int c0, int t0, bool with_dy) {
+  constexpr int kC = Stage<G, S>::kC, kN = Stage<G, S>::kN;
   const int L = p.length, D = p.channels;
-  for (int e = threadIdx.x; e < kSegment * kC; e += kScanThreads) {
+  for (int e = threadIdx.x; e < S * kC; e += kScanThreads) {
     const int i = e / kC, ch = e % kC, t = t0 + i, c = c0 + ch;
     const bool ok = t < L && c < D;
     s.x[i][ch] = ok ? at<T>(p.x, b, t, c) : 0.f;
@@ -67,7 +67,7 @@ __device__ void stage(Stage<G>& s, const ScanParams& p, int b, int c0, int t0, b
     if (p.z.ptr) s.z[i][ch] = ok ? at<T>(p.z, b, t, c) : 0.f;
     if (with_dy) s.dy[i][ch] = ok ? load(static_cast<const T*>(p.dout) + (static_cast<int64_t>(b) * L + t) * D + c) : 0.f;
   }
-  for (int e = threadIdx.x; e < kSegment * kN; e += kScanThreads) {
+  for (int e = threadIdx.x; e < S * kN; e += kScanThreads) {
     const int i = e / kN, n = e % kN, t = t0 + i;
     (&s.B[i][0].x)[n] = t < L ? at<T>(p.Bm, b, t, n) : 0.f;
     (&s.C[i][0].x)[n] = t < L ? at<T>(p.Cm, b, t, n) : 0.f;
@@ -88,26 +88,26 @@ __device__ __forceinline__ float readout(const float (&h)[P], const float4& C) {
 
 // The staged segment lives in dynamic shared memory: at d_state 128 (G = 32) it is 68 KB, over the 48 KB a
 // static declaration may hold; launch() opts each kernel in to the size it needs.
-template <int G>
-__device__ __forceinline__ Stage<G>& staged() {
+template <int G, int S>
+__device__ __forceinline__ Stage<G, S>& staged() {
   extern __shared__ float4 smem[];
-  return *reinterpret_cast<Stage<G>*>(smem);
+  return *reinterpret_cast<Stage<G, S>*>(smem);
 }
 
-template <typename T, int G>
+template <typename T, int G, int S>
 __global__ void __launch_bounds__(kScanThreads) scan_fwd(ScanParams p) {
-  Stage<G>& s = staged<G>();
+  Stage<G, S>& s = staged<G, S>();
   const Place<G> w(p);
-  const int L = p.length, D = p.channels, N = p.states, nseg = segments(L);
+  const int L = p.length, D = p.channels, N = p.states, nseg = (L + S - 1) / S;
   float A2[P], h[P];
 #pragma unroll
   for (int j = 0; j < P; ++j) A2[j] = p.A[w.d * N + w.g * P + j] * kLog2e, h[j] = 0.f;
   const float Dd = p.D[w.d];
   T* out = static_cast<T*>(p.out);
   for (int seg = 0; seg < nseg; ++seg) {
-    const int t0 = seg * kSegment, n = min(kSegment, L - t0);
+    const int t0 = seg * S, n = min(S, L - t0);
     __syncthreads();  // the previous segment is consumed
-    stage<T, G>(s, p, w.b, w.c0, t0, false);
+    stage<T, G, S>(s, p, w.b, w.c0, t0, false);
     __syncthreads();
     for (int i = 0; i < n; ++i) {
       const float x = s.x[i][w.ch];
@@ -144,14 +144,14 @@ __device__ __forceinline__ void reduce_scatter(float (&v)[2 * P], int c) {
     for (int i = 0; i < 2 * P / R; ++i) v[i] += __shfl_xor_sync(0xffffffffu, v[i], bit * G);
 }
 
-template <typename T, int G>
+template <typename T, int G, int S>
 __global__ void __launch_bounds__(kScanThreads) scan_bwd(ScanParams p) {
-  constexpr int kSubs = kSegment / kSubchunk, kN = P * G, per_warp = 32 / G, R = per_warp < 8 ? per_warp : 8,
+  constexpr int kSubs = S / kSubchunk, kN = P * G, per_warp = 32 / G, R = per_warp < 8 ? per_warp : 8,
                 K = 2 * P / R;
-  Stage<G>& s = staged<G>();
+  Stage<G, S>& s = staged<G, S>();
   __shared__ float sdB[kSubchunk][kN], sdC[kSubchunk][kN];
   const Place<G> w(p);
-  const int L = p.length, D = p.channels, nseg = segments(L);
+  const int L = p.length, D = p.channels, nseg = (L + S - 1) / S;
   for (int i = threadIdx.x; i < kSubchunk * kN; i += blockDim.x) (&sdB[0][0])[i] = (&sdC[0][0])[i] = 0.f;
 
   float A[P], A2[P], dh[P], dA[P];
@@ -162,9 +162,9 @@ __global__ void __launch_bounds__(kScanThreads) scan_bwd(ScanParams p) {
   const int64_t part = (static_cast<int64_t>(blockIdx.x) * p.batch + w.b) * L;  // row of this block's partials
 
   for (int seg = nseg - 1; seg >= 0; --seg) {
-    const int ts = seg * kSegment;
+    const int ts = seg * S;
     __syncthreads();
-    stage<T, G>(s, p, w.b, w.c0, ts, true);
+    stage<T, G, S>(s, p, w.b, w.c0, ts, true);
     __syncthreads();
     // The state entering each sub-chunk of the segment, recomputed from the segment's checkpoint.
     float hsub[kSubs][P];
@@ -274,31 +274,37 @@ __global__ void __launch_bounds__(kScanThreads) scan_bwd(ScanParams p) {
   }
 }
 
-template <typename T, int G>
+template <typename T, int G, int S>
 void launch(bool backward, const ScanParams& p, cudaStream_t stream) {
   const dim3 grid(scan_channel_blocks(p.channels, p.states), p.batch);
-  constexpr int bytes = sizeof(Stage<G>);
+  constexpr int bytes = sizeof(Stage<G, S>);
   // Once per kernel instance (thread-safe static initialisation); should it fail, so does the launch, which
   // the op checks.
   static const bool opted_in = [] {
-    cudaFuncSetAttribute(scan_fwd<T, G>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
-    cudaFuncSetAttribute(scan_bwd<T, G>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+    cudaFuncSetAttribute(scan_fwd<T, G, S>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+    cudaFuncSetAttribute(scan_bwd<T, G, S>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
     return true;
   }();
   (void)opted_in;
   if (backward)
-    scan_bwd<T, G><<<grid, kScanThreads, bytes, stream>>>(p);
+    scan_bwd<T, G, S><<<grid, kScanThreads, bytes, stream>>>(p);
   else
-    scan_fwd<T, G><<<grid, kScanThreads, bytes, stream>>>(p);
+    scan_fwd<T, G, S><<<grid, kScanThreads, bytes, stream>>>(p);
+}
+
+template <typename T, int G>
+void launch_segment(bool backward, const ScanParams& p, cudaStream_t stream) {
+  if (scan_segment(p.length) == kShortSegment) return launch<T, G, kShortSegment>(backward, p, stream);
+  launch<T, G, kSegment>(backward, p, stream);
 }
 
 template <typename T>
 void launch_states(bool backward, const ScanParams& p, cudaStream_t stream) {
   switch (p.states) {
-    case 16: return launch<T, 4>(backward, p, stream);
-    case 32: return launch<T, 8>(backward, p, stream);
-    case 64: return launch<T, 16>(backward, p, stream);
-    case 128: return launch<T, 32>(backward, p, stream);
+    case 16: return launch_segment<T, 4>(backward, p, stream);
+    case 32: return launch_segment<T, 8>(backward, p, stream);
+    case 64: return launch_segment<T, 16>(backward, p, stream);
+    case 128: return launch_segment<T, 32>(backward, p, stream);
   }
 }
 
