@@ -1,19 +1,16 @@
 // repro-bench-models <spec> [--device cpu|cuda] [--steps N] [--batch B] [--len L]
-// Times one training step (forward, backward, AdamW) of every model in a spec, at the spec's batch
-// size and longest sequence (or --batch/--len), with the trainer's bf16 autocast on CUDA. The numbers
+// Times one training step of every model in a spec as the train stage runs it (its precision, clipping and
+// fused AdamW; stages/step_time.hpp), at the spec's batch size and longest sequence (or --batch/--len). The numbers
 // say what a full run of the spec will cost before it is started.
 #include <fmt/format.h>
 
-#include <c10/cuda/CUDACachingAllocator.h>
-
-#include <chrono>
 #include <cstring>
 #include <set>
 
 #include "../pipeline/core/plugins.hpp"
 #include "../pipeline/core/provenance.hpp"
 #include "../pipeline/core/spec.hpp"
-#include "../pipeline/stages/evaluate.hpp"
+#include "../pipeline/stages/step_time.hpp"
 #include "../pipeline/stages/train.hpp"
 
 using namespace repro;
@@ -47,33 +44,8 @@ int main(int argc, char** argv) {
       auto model = build_seeded_model(reg, ms, shape, 0);
       model->to(dev);
       model->train();
-      torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(1e-4));
-      auto x = torch::randint(0, shape.vocab_size, {B, L}, torch::TensorOptions().dtype(torch::kInt64).device(dev));
-      auto y = torch::randint(0, shape.vocab_size, {B, L}, torch::TensorOptions().dtype(torch::kInt64).device(dev));
-      auto mask = torch::ones({B, L}, torch::TensorOptions().dtype(torch::kBool).device(dev));
-      const bool autocast = dev.is_cuda() && ms.train.precision == "bf16";
-      auto step = [&] {
-        torch::Tensor loss;
-        {
-          AutocastGuard ag(autocast);
-          auto [sum, count] = masked_ce_sum(model->forward(x), y, mask);
-          loss = sum / count;
-        }
-        opt.zero_grad();
-        loss.backward();
-        opt.step();
-        return loss.item<double>();  // synchronises
-      };
-      step(), step();
-      if (dev.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(dev.index());
-      const auto t0 = std::chrono::steady_clock::now();
-      for (int64_t s = 0; s < steps; ++s) step();
-      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / steps;
-      double peak = 0;
-      if (dev.is_cuda()) {
-        auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(dev.index());
-        peak = static_cast<double>(stats.allocated_bytes[0].peak) / (1 << 30);
-      }
+      const StepTime st = measure_train_step(*model, shape.vocab_size, B, L, dev, ms.train, steps);
+      const double secs = st.seconds, peak = st.peak_gib;
       fmt::print("{:<24} {:>12} {:>6} {:>6} {:>10.1f} {:>12.0f} {:>10.2f}\n", cell.model, parameter_count(*model), B, L,
                  secs * 1e3, B * L / secs, peak);
     }

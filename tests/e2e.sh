@@ -9,6 +9,11 @@ source "$src/check.sh"
 cp "$src/data/e2e.toml" spec.toml
 "$repro" run spec.toml --dry-run >dry0.log 2>&1
 check "dry run before anything lists both cells" grep -q "0 fresh, 2 to run" dry0.log
+"$repro" run spec.toml --dry-run --measure --device cpu >dry-measure.log 2>&1
+check "dry run --measure times each cell's steps" [ "$(grep -cE "steps +[0-9.]+ ms/step ≈ [0-9.]+ min" dry-measure.log)" -eq 2 ]
+check "dry run --measure totals them" grep -qE "^measured: ≈ [0-9.]+ min of training on cpu" dry-measure.log
+"$repro" run spec.toml --measure >measure-alone.log 2>&1
+check "--measure without --dry-run is refused" [ $? -eq 2 ]
 "$repro" run spec.toml --no-pdf >run1.log 2>&1
 check "first run exits 0" [ $? -eq 0 ]
 # The dry run's step count is what training then takes, cell by cell.

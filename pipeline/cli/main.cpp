@@ -139,6 +139,8 @@ int cmd_pipeline(const std::string& cmd, const std::vector<std::string>& args) {
       "device", po::value(&device), "override every model's device: cpu | cuda | auto")(
       "force", po::bool_switch(&o.force), "recompute cells even when their results are current")(
       "dry-run,n", po::bool_switch(&o.dry_run), "list what would run, with an estimated cost, and stop")(
+      "measure", po::bool_switch(&o.measure),
+      "with --dry-run: time 5 training steps of each model on --device and estimate from them")(
       "jobs,j", po::value(&o.jobs)->default_value(1), "cells to run concurrently (threads of this process)")(
       "only", po::value(&o.only)->multitoken(), "only cells whose id matches a glob, e.g. '*__s0' (repeatable)")(
       "no-pdf", "skip the pandoc PDF");
@@ -166,6 +168,7 @@ int cmd_pipeline(const std::string& cmd, const std::vector<std::string>& args) {
   if (c.verbose) log::threshold() = log::Level::Debug;
   if (c.quiet) log::threshold() = log::Level::Warn;
   if (o.jobs < 1) throw UserError("--jobs: expected a positive integer");
+  if (o.measure && !o.dry_run) throw UserError("--measure: only with --dry-run");
   if (!gpus.empty()) o.gpus = parse_gpu_list(gpus, "--gpus");
   if (!o.gpus.empty() && o.jobs > 1) throw UserError("--gpus and --jobs: give one (--gpus runs one process per entry)");
   if (cmd != "generate" && cmd != "report") o.dist = dist_config(vm);

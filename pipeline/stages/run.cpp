@@ -22,6 +22,7 @@
 #include "report.hpp"
 #include "ranks.hpp"
 #include "results.hpp"
+#include "step_time.hpp"
 #include "sweep.hpp"
 #include "train.hpp"
 
@@ -115,15 +116,27 @@ void run_cell(const Spec& spec, const PluginRegistry& plugins, const Store& stor
 
 namespace {
 
+// What one epoch of a training split costs at a batch size: tokens, optimizer steps, the batch train.cpp uses
+// (capped at the split's size) and the longest example.
+struct EpochCost {
+  double tokens = 0, steps = 0;
+  int64_t batch = 0, max_length = 0;
+};
+
 void dry_run(const Spec& spec, const PluginRegistry& plugins, const Store& store, const std::vector<Cell>& cells,
-             const std::vector<const Cell*>& stale) {
-  double total_flops = 0, total_steps = 0;
-  // (tokens, optimizer steps) of one epoch, by (split key, batch size): an lr sweep's or several models' cells share one
-  std::map<std::pair<std::string, int64_t>, std::pair<double, double>> epoch_cost;
+             const std::vector<const Cell*>& stale, const RunOptions& opts) {
+  double total_flops = 0, total_steps = 0, measured_s = 0;
+  // An lr sweep's or several models' cells share one split: by (split key, batch size).
+  std::map<std::pair<std::string, int64_t>, EpochCost> epoch_cost;
+  // --measure: seconds per step by (model, batch, length, settings), timed once on the device.
+  std::map<std::string, double> step_seconds;
+  const std::optional<torch::Device> device =
+      opts.measure ? std::optional(resolve_device(opts.device.value_or("auto"))) : std::nullopt;
   fmt::print("{} cells in {}: {} fresh, {} to run\n", cells.size(), spec.path, cells.size() - stale.size(), stale.size());
   for (const Cell* c : stale) {
     const ModelSpec& m = spec.models.at(c->model);
-    auto model = build_seeded_model(plugins, m, model_shape(spec, plugins, *c), c->seed);
+    const auto shape = model_shape(spec, plugins, *c);
+    auto model = build_seeded_model(plugins, m, shape, c->seed);
     const double params = static_cast<double>(parameter_count(*model));
     // Real token and step counts: generation is cheap (well under a second per paper-size split), and only it
     // knows how many subsets and lengths the parameters expand to. Nothing is written.
@@ -131,35 +144,53 @@ void dry_run(const Spec& spec, const PluginRegistry& plugins, const Store& store
     if (!epoch_cost.count(key)) {
       const auto& d = spec.datasets.at(c->train_dataset);
       const auto data = plugins.task(d.task)->generate(d.params, sdk::Split::Train, c->train.seed, c->train.examples);
-      double tokens = 0;
-      for (auto l : example_lengths(data)) tokens += static_cast<double>(l);
-      const int64_t bs = std::min(c->settings.batch_size, data.inputs.size(0));  // as train.cpp batches
-      epoch_cost[key] = {tokens, static_cast<double>(epoch_batches(data, bs, 0, 0, false).size())};
+      EpochCost e;
+      for (auto l : example_lengths(data)) e.tokens += static_cast<double>(l), e.max_length = std::max(e.max_length, l);
+      e.batch = std::min(c->settings.batch_size, data.inputs.size(0));  // as train.cpp batches
+      e.steps = static_cast<double>(epoch_batches(data, e.batch, 0, 0, false).size());
+      epoch_cost[key] = e;
     }
+    const EpochCost& e = epoch_cost[key];
     const auto epochs = static_cast<double>(c->settings.epochs);
-    const double flops = 6 * params * epoch_cost[key].first * epochs;  // forward + backward, dense estimate
-    const double steps = epoch_cost[key].second * epochs;
+    const double flops = 6 * params * e.tokens * epochs;  // forward + backward, dense estimate
+    const double steps = e.steps * epochs;
     const bool trained = store.find("model", c->model_key).has_value();
+    std::string measured;
     if (!trained) {  // a cached model costs only its probe
       total_flops += flops;
       total_steps += steps;
+      if (device) {
+        const std::string k = fmt::format("{}/{}/{}/{}", c->model, e.batch, e.max_length, train_settings_json(c->settings).dump());
+        if (!step_seconds.count(k)) {
+          model->to(*device);
+          model->train();
+          step_seconds[k] = measure_train_step(*model, shape.vocab_size, e.batch, e.max_length, *device, c->settings, 5).seconds;
+        }
+        measured_s += steps * step_seconds[k];
+        measured = fmt::format("{:>8.1f} ms/step ≈ {:.1f} min", step_seconds[k] * 1e3, steps * step_seconds[k] / 60);
+      }
     }
     fmt::print("  {:<40} {:>12.0f} params  {:>10.3g} train FLOP  {:>8.0f} steps  {}\n", c->id, params, flops, steps,
-               trained ? "(model cached: probe only)" : "");
+               trained ? "(model cached: probe only)" : measured);
   }
   // Rates: effective throughput measured on our runs, not per machine. H100: paper/table1.toml (9 cells of a 2-layer
   // d_model 128 Mamba, --jobs 9) took 701 s for 2.55e16 FLOP by this count = 36 TFLOP/s; the 8-epoch version 368 s
   // (35 TFLOP/s). Checked on H200s (2026-11-26, 4-7 worker processes per GPU): Table 1 ran at 33 TFLOP/s per GPU,
   // Table 3's seven architectures at 28 (results/bench/sweep-table1-h200.json, README). Larger models use the GPU
   // better, so this overestimates their time. Dataset generation (CPU) is not included.
-  // Tiny models are bound by per-step overhead (kernel launches, the optimizer), not FLOP: one GPU ran Table 1's small
-  // cells at 88 optimizer steps/s in total however many workers shared it (4, 5 or 9; sweep-table1-h200.json), so
-  // the GPU estimate is the larger of the FLOP time and the step time at that rate.
+  // Small models of Table 1 ran at 88 optimizer steps/s per GPU in total however many workers shared it (4, 5 or 9;
+  // sweep-table1-h200.json), so the estimate is the larger of the FLOP time and the step time at that rate. That
+  // rate does not carry over: the Achilles specs' d_state-128 Mamba ran 14-18 steps/s
+  // (achilles-step-rate-h200.json), hence --measure.
   const double flop_min = total_flops / 36e12 / 60, step_min = total_steps / 88 / 60;
   fmt::print("estimated cost: {:.3g} FLOP, {:.3g} optimizer steps ≈ {:.1f} min on 2 CPU cores at 20 GFLOP/s, ≈ {:.2f} "
              "min on one GPU (the larger of FLOP at 36 TFLOP/s: {:.2f} min, and steps at 88/s: {:.2f} min; rates "
              "measured on small models run several at a time, and Table 3's mix ran 27 % slower)\n",
              total_flops, total_steps, total_flops / 20e9 / 60, std::max(flop_min, step_min), flop_min, step_min);
+  if (device)
+    fmt::print("measured: ≈ {:.1f} min of training on {}, one cell at a time (5 timed steps per distinct model and "
+               "batch shape, at the split's longest example; validation, probing and generation not included)\n",
+               measured_s / 60, device_description(*device));
 }
 
 }  // namespace
@@ -220,7 +251,7 @@ int run_spec(const Spec& spec, const PluginRegistry& plugins, const RunOptions& 
   if (!opts.sweep_dir.empty()) return sweep_worker(spec, plugins, store, cells, opts);
   const std::vector<const Cell*> stale = stale_cells(cells, spec, opts);
   if (opts.dry_run) {
-    dry_run(spec, plugins, store, cells, stale);
+    dry_run(spec, plugins, store, cells, stale, opts);
     return 0;
   }
   int failed = 0;

@@ -21,6 +21,7 @@ struct RunOptions {
   std::filesystem::path results_root = "results";  // results/<spec name>/
   std::filesystem::path reports_dir = "reports";
   bool force = false, dry_run = false, pdf = true;
+  bool measure = false;  // with dry_run: time a few training steps of each model on `device`
   int jobs = 1;
   std::vector<std::string> only;      // run only cells whose id matches one of these globs (empty = all)
   std::optional<std::string> device;  // overrides every model's train.device
