@@ -85,4 +85,19 @@ void clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm) {
   at::_foreach_mul_(grads, coef);
 }
 
+std::unique_ptr<FusedAdamW> make_adamw(const std::vector<torch::Tensor>& params, double weight_decay, double beta1,
+                                       double beta2) {
+  std::vector<torch::Tensor> decay, keep;
+  for (const auto& p : params) (p.dim() >= 2 ? decay : keep).push_back(p);
+  std::vector<FusedAdamW::Group> groups;
+  if (!decay.empty()) groups.push_back({decay, weight_decay});
+  if (!keep.empty()) groups.push_back({keep, 0.0});
+  return std::make_unique<FusedAdamW>(std::move(groups), beta1, beta2);
+}
+
+void clip_gradients(const std::vector<torch::Tensor>& params, const std::string& clip, double max) {
+  if (clip == "norm") clip_grad_norm(params, max);
+  else if (clip == "value") torch::nn::utils::clip_grad_value_(params, max);
+}
+
 }  // namespace repro

@@ -8,6 +8,8 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <memory>
+#include <string>
 #include <vector>
 
 namespace repro {
@@ -36,8 +38,15 @@ class FusedAdamW {
   double beta1_, beta2_, eps_;
 };
 
+// The trainer's AdamW for a model's parameters: weight decay on matrices and embeddings (dim >= 2) only; norms,
+// biases and SSM vectors are not decayed.
+std::unique_ptr<FusedAdamW> make_adamw(const std::vector<torch::Tensor>& params, double weight_decay, double beta1,
+                                       double beta2);
+
 // Scales every gradient by min(1, max_norm / (total 2-norm + 1e-6)), as torch::nn::utils::clip_grad_norm_,
 // without reading the norm back to the host.
 void clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm);
+// A train spec's clipping: "norm" (above), "value" (clamp each gradient to [-max, max]) or "none".
+void clip_gradients(const std::vector<torch::Tensor>& params, const std::string& clip, double max);
 
 }  // namespace repro

@@ -13,9 +13,7 @@ namespace repro {
 
 StepTime measure_train_step(sdk::Model& model, int64_t vocab_size, int64_t batch, int64_t length,
                             const torch::Device& device, const TrainSpec& t, int64_t steps) {
-  std::vector<torch::Tensor> decay, keep;
-  for (auto& p : model.parameters()) (p.dim() >= 2 ? decay : keep).push_back(p);
-  FusedAdamW opt({{decay, t.weight_decay}, {keep, 0.0}}, t.beta1, t.beta2);
+  auto opt = make_adamw(model.parameters(), t.weight_decay, t.beta1, t.beta2);
   const auto ints = torch::TensorOptions().dtype(torch::kInt64).device(device);
   auto x = torch::randint(0, vocab_size, {batch, length}, ints), y = torch::randint(0, vocab_size, {batch, length}, ints);
   auto mask = torch::ones({batch, length}, torch::TensorOptions().dtype(torch::kBool).device(device));
@@ -27,11 +25,10 @@ StepTime measure_train_step(sdk::Model& model, int64_t vocab_size, int64_t batch
       auto [sum, count] = masked_ce_sum(model.forward(x), y, mask);
       loss = sum / count;
     }
-    opt.zero_grad();
+    opt->zero_grad();
     loss.backward();
-    if (t.clip == "norm") clip_grad_norm(model.parameters(), t.grad_clip);
-    else if (t.clip == "value") torch::nn::utils::clip_grad_value_(model.parameters(), t.grad_clip);
-    opt.step(t.lr);
+    clip_gradients(model.parameters(), t.clip, t.grad_clip);
+    opt->step(t.lr);
   };
   step(), step();
   loss.item<double>();  // waits for the warm-up

@@ -231,16 +231,6 @@ class LossWindow {
   int64_t n_ = 0;
 };
 
-std::unique_ptr<FusedAdamW> make_optimizer(sdk::Model& model, const TrainSpec& t) {
-  // Decay matrices and embeddings only; norms, biases and SSM vectors are not decayed.
-  std::vector<torch::Tensor> decay, keep;
-  for (auto& p : model.parameters()) (p.dim() >= 2 ? decay : keep).push_back(p);
-  std::vector<FusedAdamW::Group> groups;
-  if (!decay.empty()) groups.push_back({decay, t.weight_decay});
-  if (!keep.empty()) groups.push_back({keep, 0.0});
-  return std::make_unique<FusedAdamW>(std::move(groups), t.beta1, t.beta2);
-}
-
 // Trains the cell's model and commits it (the caller holds the model's lock, or is a follower rank).
 fs::path train_model(const TrainJob& job) {
   const Cell& cell = job.cell;
@@ -261,7 +251,7 @@ fs::path train_model(const TrainJob& job) {
   const int64_t n_params = parameter_count(*model);
   model->to(job.device);
   model->train();
-  auto opt = make_optimizer(*model, t);
+  auto opt = make_adamw(model->parameters(), t.weight_decay, t.beta1, t.beta2);
   const bool autocast = job.device.is_cuda() && t.precision == "bf16";
 
   const fs::path work = job.store.work_dir("model", cell.model_key);
@@ -358,8 +348,7 @@ fs::path train_model(const TrainJob& job) {
       opt->zero_grad();
       if (dp) dp->prepare_for_backward(loss);
       loss.backward();
-      if (t.clip == "norm") clip_grad_norm(model->parameters(), t.grad_clip);
-      else if (t.clip == "value") torch::nn::utils::clip_grad_value_(model->parameters(), t.grad_clip);
+      clip_gradients(model->parameters(), t.clip, t.grad_clip);
       opt->step(lr);
       ++ck.step;
       crash_point("train.step", ck.step);
