@@ -324,6 +324,22 @@ TEST(Report, NotRunCellsRender) {
   EXPECT_NE(md.find("Not run: no result has values along these axes yet."), std::string::npos);
 }
 
+// A report rewritten without its PDF (--no-pdf) drops the old PDF: rendered again with PDFs, an unchanged text must
+// not leave a PDF of the previous text standing as if current.
+TEST(Report, NewTextWithoutPdfDropsTheStalePdf) {
+  Fixture f;
+  const auto reports = f.dir.path() / "reports";
+  const auto md = render_report(f.spec, f.cells, {f.results(), reports, false});
+  const auto pdf = reports / "rep.pdf";
+  write_file_atomic(pdf, "a PDF of this text");
+  render_report(f.spec, f.cells, {f.results(), reports, false});
+  EXPECT_TRUE(std::filesystem::exists(pdf)) << "an unchanged report keeps its PDF";
+  write_file_atomic(md, "the report as an older run left it");  // the new render's text differs from it
+  render_report(f.spec, f.cells, {f.results(), reports, false});
+  EXPECT_FALSE(std::filesystem::exists(pdf)) << "the PDF of the old text is still there";
+  EXPECT_TRUE(std::filesystem::exists(md));
+}
+
 // The probe matrices travel beside the result; a file that is not the one recorded is refused.
 TEST(Results, ProbeFileIsCheckedBySha1) {
   test::TempDir dir;

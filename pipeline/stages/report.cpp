@@ -213,6 +213,7 @@ fs::path render_report(const Spec& spec, const std::vector<Cell>& cells, const R
   if (!failed.empty()) text = render_text(spec, cells, res, paths, figs, failed);
   write_file_atomic(md, text);
   if (paths.pdf) render_pdf(md);
+  else fs::remove(pdf);  // the old PDF no longer says what the report says (and would count as current later)
   return md;
 }
 
