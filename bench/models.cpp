@@ -43,23 +43,19 @@ void profile_steps(sdk::Model& model, int64_t vocab, int64_t B, int64_t L, const
   result->save(trace);
   const auto want = dev.is_cuda() ? c10::DeviceType::CUDA : c10::DeviceType::CPU;
   std::map<std::string, std::pair<double, int64_t>> by_name;  // total ns, count
-  double total = 0;
+  double total = 0, events = 0;
   for (const auto& e : result->events()) {
     if (e.deviceType() != want || e.durationNs() == 0) continue;
     if (!dev.is_cuda() && e.name().rfind("aten::", 0) != 0) continue;
     auto& [ns, n] = by_name[e.name()];
     ns += static_cast<double>(e.durationNs()), ++n;
-    total += static_cast<double>(e.durationNs());
+    total += static_cast<double>(e.durationNs()), ++events;
   }
   std::vector<std::pair<std::string, std::pair<double, int64_t>>> rows(by_name.begin(), by_name.end());
   std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second.first > b.second.first; });
   const double steps = static_cast<double>(2 + kSteps);  // the warm-up steps run under the profiler too
   fmt::print("  {} profile ({}): {:.2f} ms of {} time per step in {:.0f} events; top by time:\n", name, trace,
-             total / steps / 1e6, dev.is_cuda() ? "GPU kernel" : "CPU operator", [&] {
-               double n = 0;
-               for (const auto& r : rows) n += static_cast<double>(r.second.second);
-               return n / steps;
-             }());
+             total / steps / 1e6, dev.is_cuda() ? "GPU kernel" : "CPU operator", events / steps);
   for (size_t i = 0; i < std::min<size_t>(rows.size(), 15); ++i)
     fmt::print("    {:>8.3f} ms/step {:>5.1f} %  {:>5.1f}×/step  {:.110}\n", rows[i].second.first / steps / 1e6,
                100 * rows[i].second.first / total, static_cast<double>(rows[i].second.second) / steps, rows[i].first);

@@ -33,7 +33,8 @@ StepTime measure_train_step(sdk::Model& model, int64_t vocab_size, int64_t batch
   step(), step();
   loss.item<double>();  // waits for the warm-up
 #ifdef REPRO_TORCH_CUDA
-  if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(device.has_index() ? device.index() : 0);
+  const c10::DeviceIndex gpu = device.has_index() ? device.index() : 0;
+  if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(gpu);
 #endif
   const auto t0 = std::chrono::steady_clock::now();
   for (int64_t s = 0; s < steps; ++s) step();
@@ -42,7 +43,7 @@ StepTime measure_train_step(sdk::Model& model, int64_t vocab_size, int64_t batch
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / static_cast<double>(steps);
 #ifdef REPRO_TORCH_CUDA
   if (device.is_cuda()) {
-    auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.has_index() ? device.index() : 0);
+    auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(gpu);
     r.peak_gib = static_cast<double>(stats.allocated_bytes[0].peak) / (1 << 30);
   }
 #endif
