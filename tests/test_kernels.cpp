@@ -4,6 +4,8 @@
 // Skipped without CUDA. Tolerances: relative max error 2e-4 in fp32 (the kernels use the hardware's fast exp),
 // 3e-2 in bf16 (inputs rounded to bf16 for both sides; the kernels keep fp32 state and accumulate in fp32).
 #include <fmt/format.h>
+#include <ATen/cuda/CUDAContext.h>
+#include <kernels/info.hpp>
 #include <repro/kernels.hpp>
 
 #include "support.hpp"
@@ -84,6 +86,15 @@ void check_scan(const ScanCase& c) {
 }
 
 }  // namespace
+
+// The kernels carry machine code for this GPU: before CUDA_ARCHITECTURES was set on them they were built for
+// nvcc's default (sm_75 + PTX) and JIT-compiled by the driver at every process start on the H100.
+TEST(KernelsCuda, CompiledForThisGpu) {
+  if (!have_kernels()) GTEST_SKIP() << "no CUDA or no kernels";
+  const auto* prop = at::cuda::getCurrentDeviceProperties();
+  const std::string sm = fmt::format("sm_{}{}", prop->major, prop->minor), built = kernels::describe();
+  EXPECT_NE(built.find(sm), std::string::npos) << "this GPU is " << sm << "; the kernels hold: " << built;
+}
 
 TEST(KernelsCuda, SelectiveScanMatchesReferenceInValueAndGradient) {
   if (!have_kernels()) GTEST_SKIP() << "no CUDA device or built without nvcc";
