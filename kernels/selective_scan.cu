@@ -11,8 +11,10 @@
 // Backward without storing states: the forward pass keeps the state every S steps (fp32); backward walks
 // the segments from the last, recomputes the states of a segment (first the start of each kSubchunk, then a
 // sub-chunk's states in registers) and runs the adjoint recurrence g_t = C_t dy_t + exp(delta_{t+1} A) g_{t+1}
-// backwards through them. dB and dC sum over channels: a warp reduce-scatter, shared-memory sums per block,
-// and one partial sum per block of channels in global memory (the host adds the partials: deterministic).
+// backwards through them. dB and dC sum over channels: a warp reduce-scatter into one shared-memory slot per
+// warp (plain stores: at d_state 128 a warp is one channel, and shared-memory float atomics across the block's
+// warps cost more than the scan), the warps' slots added per sub-chunk, and one partial sum per block of channels
+// in global memory (the host adds the partials). Every sum has a fixed order: the gradients are deterministic.
 #include "common.cuh"
 #include "selective_scan.hpp"
 
@@ -147,12 +149,13 @@ __device__ __forceinline__ void reduce_scatter(float (&v)[2 * P], int c) {
 template <typename T, int G, int S>
 __global__ void __launch_bounds__(kScanThreads) scan_bwd(ScanParams p) {
   constexpr int kSubs = S / kSubchunk, kN = P * G, per_warp = 32 / G, R = per_warp < 8 ? per_warp : 8,
-                K = 2 * P / R;
+                K = 2 * P / R, kWarps = kScanThreads / 32;
   Stage<G, S>& s = staged<G, S>();
-  __shared__ float sdB[kSubchunk][kN], sdC[kSubchunk][kN];
+  // Per warp and step of a sub-chunk: the warp's sums of dB (states 0..kN-1) and dC (kN..2kN-1); every entry of
+  // a step that exists is written before it is read, so the slots need no clearing.
+  __shared__ float slot[kWarps][kSubchunk][2 * kN];
   const Place<G> w(p);
-  const int L = p.length, D = p.channels, nseg = (L + S - 1) / S;
-  for (int i = threadIdx.x; i < kSubchunk * kN; i += blockDim.x) (&sdB[0][0])[i] = (&sdC[0][0])[i] = 0.f;
+  const int L = p.length, D = p.channels, nseg = (L + S - 1) / S, warp = threadIdx.x / 32;
 
   float A[P], A2[P], dh[P], dA[P];
 #pragma unroll
@@ -249,20 +252,20 @@ __global__ void __launch_bounds__(kScanThreads) scan_bwd(ScanParams p) {
 #pragma unroll
           for (int q = 0; q < K; ++q) {
             const int idx = (w.c % R) * K + q, j = idx % P;
-            atomicAdd(idx < P ? &sdB[i][w.g * P + j] : &sdC[i][w.g * P + j], v[q]);
+            slot[warp][i][(idx < P ? 0 : kN) + w.g * P + j] = v[q];
           }
         }
       }
       __syncthreads();
-      for (int e = threadIdx.x; e < kSubchunk * kN; e += blockDim.x) {
-        const int i = e / kN, n = e % kN;
-        if (t0 + i < L) {
-          p.dB_part[(part + t0 + i) * kN + n] = sdB[i][n];
-          p.dC_part[(part + t0 + i) * kN + n] = sdC[i][n];
-        }
-        sdB[i][n] = sdC[i][n] = 0.f;
+      for (int e = threadIdx.x; e < kSubchunk * 2 * kN; e += blockDim.x) {
+        const int i = e / (2 * kN), n = e % (2 * kN);
+        if (t0 + i >= L) continue;
+        float sum = 0.f;
+#pragma unroll
+        for (int q = 0; q < kWarps; ++q) sum += slot[q][i][n];
+        (n < kN ? p.dB_part : p.dC_part)[(part + t0 + i) * kN + n % kN] = sum;
       }
-      __syncthreads();
+      __syncthreads();  // the slots are rewritten by the next sub-chunk
     }
   }
   if (!w.active) return;
