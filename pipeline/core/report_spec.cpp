@@ -81,12 +81,23 @@ std::vector<std::string> ids_of(const std::vector<Selector>& v) {
   return ids;
 }
 
-PaperNumbers read_paper(const TomlReader& r, const TableSpec& table) {
+// The ids a paper row may name: the table's rows, and for rows of models or datasets also those the spec defines
+// outside this scale's grid (a small scale runs some of the paper's rows; the report lists the others as not run).
+std::vector<std::string> paper_row_ids(const TableSpec& table, const Spec& spec) {
+  std::vector<std::string> ids = ids_of(table.rows);
+  if (table.row_dim == "model")
+    for (const auto& [id, _] : spec.models) ids.push_back(id);
+  else if (table.row_dim == "test" || table.row_dim == "train")
+    for (const auto& [id, _] : spec.datasets) ids.push_back(id);
+  return ids;
+}
+
+PaperNumbers read_paper(const TomlReader& r, const TableSpec& table, const Spec& spec) {
   PaperNumbers p;
   p.source = r.str("source");
   p.rows = r.has("rows") ? r.strings("rows") : ids_of(table.rows);
   p.cols = r.has("cols") ? r.strings("cols") : ids_of(table.cols);
-  check_ids(r, "rows", p.rows, ids_of(table.rows), "table row");
+  check_ids(r, "rows", p.rows, paper_row_ids(table, spec), "table row");
   check_ids(r, "cols", p.cols, ids_of(table.cols), "table column");
   p.tolerance = r.number("tolerance", p.tolerance, 0, kInf);
   p.fail_below = r.number("fail_below", p.fail_below, 0, kInf);
@@ -136,7 +147,7 @@ TableSpec read_table(const TomlReader& t, const Spec& spec, size_t index) {
   for (const auto& [dim, _] : out.fixed)
     if (dim == out.row_dim || dim == out.col_dim) t.fail(dim, "pins a dimension that is already rows or cols");
   check_cells(t, out, spec);
-  if (auto p = t.sub_opt("paper")) out.paper = read_paper(*p, out);
+  if (auto p = t.sub_opt("paper")) out.paper = read_paper(*p, out, spec);
   t.finish();
   return out;
 }

@@ -1,6 +1,7 @@
 #include "report_tables.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -119,6 +120,12 @@ std::string render_table(const Spec& spec, const std::vector<Cell>& cells, const
     const TableVerdict v = table_verdict(spec, cells, res, t);
     o << fmt::format("\n**Verdict: {}** — {} of {} compared cells within ±{} points of the paper{}.\n", v.word, v.agree,
                      v.compared, t.paper->tolerance, v.not_run ? fmt::format("; {} cells not run", v.not_run) : "");
+    std::vector<std::string> outside;  // the paper's rows this scale's grid leaves out
+    for (const auto& id : t.paper->rows)
+      if (std::none_of(t.rows.begin(), t.rows.end(), [&](const auto& row) { return row.id == id; })) outside.push_back(id);
+    if (!outside.empty())
+      o << fmt::format("\nNot run at this scale (not in its grid, so not in the verdict): {} more of the paper's rows, {}.\n",
+                       outside.size(), fmt::join(outside, ", "));
   }
   return o.str();
 }
