@@ -193,6 +193,26 @@ TEST(ReportTables, OursPaperDeltaAndNotRun) {
   EXPECT_EQ(v.word, "partly agrees");
 }
 
+// A scale that runs some of the paper's rows: the paper table may name models the spec defines outside the grid;
+// the report lists them as not run at this scale (and keeps them out of the verdict); unknown names stay errors.
+TEST(ReportTables, PaperRowsOutsideTheScalesGridAreListedNotRun) {
+  const std::string two_models = with(with(with(kSpec, "[grid]", "[models.tf2]\narchitecture = \"transformer\"\n"
+                                                                  "config = { d_model = 16, n_layers = 2, n_heads = 2 }\n\n[grid]"),
+                                           "values = [[10.0, 90.0]] }", "rows = [\"tf\", \"tf2\"], values = [[10.0, 90.0], [20.0, 80.0]] }"),
+                                      "[grid]", "[scales]\ndefault = \"small\"\n[scales.small]\ngrid.models = [\"tf\"]\n\n[grid]");
+  Fixture f(two_models);
+  ASSERT_EQ(f.spec.grid.models, std::vector<std::string>{"tf"});
+  f.result("std", 0, {{"std", 0.98}, {"last", 0.10}});
+  const Results res = load_results(f.cells, f.results());
+  const auto& t3 = f.spec.report.tables[1];
+  const std::string md = render_table(f.spec, f.cells, res, t3);
+  EXPECT_NE(md.find("Not run at this scale (not in its grid, so not in the verdict): 1 more of the paper's rows, tf2."),
+            std::string::npos) << md;
+  EXPECT_EQ(table_verdict(f.spec, f.cells, res, t3).compared + table_verdict(f.spec, f.cells, res, t3).not_run, 2u);
+  EXPECT_NE(load_error(with(two_models, "rows = [\"tf\", \"tf2\"]", "rows = [\"tf\", \"tf3\"]")).find("no table row named 'tf3'"),
+            std::string::npos);
+}
+
 TEST(ReportClaims, VerdictFollowsTheRule) {
   Fixture f;
   const auto& claims = f.spec.report.claims;
