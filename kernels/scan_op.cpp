@@ -116,6 +116,9 @@ Tensor selective_scan(const Tensor& x, const Tensor& delta, const Tensor& A, con
 TORCH_LIBRARY_FRAGMENT(repro, m) {
   m.def("selective_scan(Tensor x, Tensor delta, Tensor A, Tensor B, Tensor C, Tensor D, Tensor? z, "
         "Tensor? delta_bias, bool delta_softplus) -> Tensor");
+  // The d_state values compiled in, asked by <repro/kernels.hpp> before each call (no tensors: a catch-all kernel).
+  m.def("selective_scan_supports(int d_state) -> bool",
+        [](int64_t n) { return n > 0 && n <= 1024 && scan_supports_states(static_cast<int>(n)); });
 }
 // Autograd for training; CUDA for calls that carry no autograd key (inference-mode tensors).
 TORCH_LIBRARY_IMPL(repro, Autograd, m) { m.impl("selective_scan", selective_scan); }

@@ -110,6 +110,14 @@ TEST(KernelsCuda, SelectiveScanMatchesReferenceInValueAndGradient) {
   check_scan({2, 65, 8, 128, torch::kBFloat16, true});
 }
 
+// The SDK asks the kernels library which d_state values the scan is compiled for (once a second list in the SDK
+// header left d_state 128 on the LibTorch path). Runs without a GPU: the query takes no tensors.
+TEST(Kernels, SdkAsksTheLibraryWhichStatesAreCompiled) {
+  if (!kernels::find("repro::selective_scan")) GTEST_SKIP() << "built without nvcc";
+  for (int n : {16, 32, 64, 128}) EXPECT_TRUE(kernels::selective_scan_supports(n)) << n;
+  for (int n : {-16, 0, 1, 8, 12, 48, 256, 1 << 20}) EXPECT_FALSE(kernels::selective_scan_supports(n)) << n;
+}
+
 TEST(KernelsCuda, SelectiveScanForwardOnlyAndUnsupportedStates) {
   if (!have_kernels()) GTEST_SKIP() << "no CUDA device or built without nvcc";
   const auto cu = torch::TensorOptions().device(torch::kCUDA);

@@ -37,16 +37,20 @@ inline std::optional<c10::OperatorHandle> op_for(const char* name, const torch::
 //   delta = softplus(delta + delta_bias) if delta_softplus (bias optional), else delta as given
 //   h_t = exp(delta_t A) h_{t-1} + delta_t B_t x_t;  y_t = C_t . h_t + D x_t;  out = y * SiLU(z) if z given
 // x, delta, z [B, L, D]; A [D, N]; Bm, Cm [B, L, N]; D, delta_bias [D]. x, delta, Bm, Cm, z share one dtype
-// (fp32 or bf16); A, D, delta_bias are fp32. Output: x's dtype. Compiled for d_state N = 16, 32, 64 (the
-// paper's 1x/2x/4x state) and 128 (the Achilles specs' Mamba); other N return undefined (LibTorch path).
+// (fp32 or bf16); A, D, delta_bias are fp32. Output: x's dtype. d_state values the kernel is not compiled for
+// return undefined (LibTorch path); the kernels library answers which (selective_scan_supports), so no list of
+// them lives here.
+inline bool selective_scan_supports(int64_t d_state) {
+  const auto op = find("repro::selective_scan_supports");
+  return op && op->typed<bool(int64_t)>().call(d_state);
+}
+
 inline torch::Tensor selective_scan(const torch::Tensor& x, const torch::Tensor& delta, const torch::Tensor& A,
                                     const torch::Tensor& Bm, const torch::Tensor& Cm, const torch::Tensor& D,
                                     const std::optional<torch::Tensor>& z,
                                     const std::optional<torch::Tensor>& delta_bias, bool delta_softplus) {
-  const int64_t N = A.size(-1);
-  if (N != 16 && N != 32 && N != 64 && N != 128) return {};
   const auto op = op_for("repro::selective_scan", x);
-  if (!op) return {};
+  if (!op || !selective_scan_supports(A.size(-1))) return {};
   return op->typed<torch::Tensor(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&,
                             const torch::Tensor&, const torch::Tensor&, const std::optional<torch::Tensor>&,
                             const std::optional<torch::Tensor>&, bool)>()
