@@ -14,9 +14,17 @@ slice() { PATH="$work/bin:$PATH" REPRO_SLICE_DEVICE=cpu REPRO_SLICE_REPRO="$repr
 
 slice a 120 2 "spec.toml@*__s0"
 check "finished slice exits 0" [ $? -eq 0 ]
-check "slice.log says rc=0 with 2 workers on 1 GPU" grep -q '^spec.toml@\*__s0 rc=0 wall_s=[0-9]* gpus=1 workers=2$' a/out/slice.log
+check "slice.log says rc=0 with 2 workers on 1 GPU" grep -q '^spec.toml@\*__s0 rc=0 wall_s=[0-9]* gpus=1 workers=2 threads_each=1$' a/out/slice.log
 check "results.tgz holds exactly the selected cell" [ "$(tar tzf a/out/results.tgz | grep -c '\.json$')" -eq 1 ]
 check "the cell's result is the s0 one" grep -qx r/sweep/std__tf__s0.json <(tar tzf a/out/results.tgz)
+
+slice t 120 1x3 "spec.toml@*__s[12]"
+check "threads slice exits 0" [ $? -eq 0 ]
+check "slice.log says 1 worker of 3 threads" grep -q ' gpus=1 workers=1 threads_each=3$' t/out/slice.log
+check "results.tgz holds the two selected cells" [ "$(tar tzf t/out/results.tgz | grep -c '\.json$')" -eq 2 ]
+slice bad 120 2x spec.toml
+check "a bad WORKERS_PER_GPU is refused with exit 2" [ $? -eq 2 ]
+check "and says what was expected" grep -q "expected e.g. 6 or 1x4, got '2x'" bad.log
 
 sed 's/^epochs = 2$/epochs = 5000/' spec.toml >long.toml  # minutes of training: stopped by the budget
 slice b 35 1 long.toml spec.toml

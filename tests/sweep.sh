@@ -46,6 +46,16 @@ check "failing cell: named" grep -q "cell std__bad__s0 failed: .*non-finite loss
 check "failing cell: the other cell published" test -f rc/sweep/std__tf__s0.json
 check "failing cell: report rendered" test -f pc/sweep.md
 
+# 4. --gpus with --jobs: one worker process runs its cells as threads (as tiny models share a GPU best), killed
+#    once per cell; the cells resume and publish, each trained once per attempt.
+REPRO_KILL_AT_STEP=3 "$repro" run spec.toml --gpus 0 --jobs 3 --no-pdf --store d --results rd --reports pd >threads.log 2>&1
+check "worker threads: run exits 0" [ $? -eq 0 ]
+check "worker threads: one worker of 3 threads" grep -q "3 cells on 1 worker processes (GPUs 0) of 3 threads each" threads.log
+check "worker threads: every cell published" [ "$(ls rd/sweep/*.json 2>/dev/null | wc -l)" -eq $cells ]
+# (a kill takes every thread's cell down, so a cell may be killed again later and resume from a later checkpoint)
+check "worker threads: every cell resumed from a checkpoint" \
+  [ "$(grep -lE '"resumed_from_step": [1-9]' rd/sweep/*.json | wc -l)" -eq $cells ]
+
 "$repro" run spec.toml --gpus 0,x >bad.log 2>&1
 check "bad --gpus: exit 2" [ $? -eq 2 ]
 check "bad --gpus: says what was expected" grep -q "expected comma-separated GPU ids" bad.log

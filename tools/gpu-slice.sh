@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # One time-boxed slice of paper runs on the GPU host, inside one device `run` call:
-#   tools/gpu-slice.sh SECONDS WORKERS_PER_GPU SPEC[@GLOB] ...
-# runs each spec in turn as a sweep of WORKERS_PER_GPU worker processes on every GPU (`repro run --gpus`), cells
+#   tools/gpu-slice.sh SECONDS WORKERS_PER_GPU[xTHREADS] SPEC[@GLOB] ...
+# runs each spec in turn as a sweep of WORKERS_PER_GPU worker processes on every GPU (`repro run --gpus`), each
+# running THREADS cells at once as threads (`--jobs`; default 1; e.g. 1x4 for tiny models, which share a GPU far
+# better as threads than as processes), cells
 # limited to GLOB when given (e.g. paper/table3.toml@'*__s1'), and stops the sweep SECONDS after it started, less
 # a margin, so that what finished is always packed into $OUT/results.tgz (results/<spec>/ of every spec) with
 # $OUT/slice.log (one line per spec: exit code, wall seconds). A killed cell keeps its checkpoint in /tmp/store:
 # the next slice on the same warm machine resumes it. Uses the carried .repro/bundle (tools/gpu-bundle.sh), else a
 # build from tools/gpu-host.sh in /tmp/build. Tests set REPRO_SLICE_DEVICE=cpu, REPRO_SLICE_REPRO, REPRO_SLICE_WORK.
 set -uo pipefail
-[ $# -ge 3 ] || { echo "usage: tools/gpu-slice.sh SECONDS WORKERS_PER_GPU SPEC[@GLOB] ..." >&2; exit 2; }
-budget=$1 per_gpu=$2; shift 2
+[ $# -ge 3 ] || { echo "usage: tools/gpu-slice.sh SECONDS WORKERS_PER_GPU[xTHREADS] SPEC[@GLOB] ..." >&2; exit 2; }
+budget=$1 per_gpu=${2%%x*} jobs=1
+[[ "$2" != *x* ]] || jobs=${2#*x}
+[[ "$per_gpu" =~ ^[1-9][0-9]*$ && "$jobs" =~ ^[1-9][0-9]*$ ]] ||
+  { echo "gpu-slice: WORKERS_PER_GPU[xTHREADS]: expected e.g. 6 or 1x4, got '$2'" >&2; exit 2; }
+shift 2
 root=$(cd "$(dirname "$0")/.." && pwd)
 start=$SECONDS margin=20
 # Carried tarballs from tools/gpu-bundle.sh: the binaries, and the text corpus of paper/table4.toml.
@@ -28,9 +34,9 @@ for item in "$@"; do
   left=$((budget - margin - (SECONDS - start)))
   [ "$left" -gt 10 ] || { echo "$item skipped: no time left" >>"$out/slice.log"; continue; }
   t=$SECONDS
-  timeout "$left" "${repro[@]}" run "$spec" "${only[@]}" --device "$device" --no-pdf --gpus "${gpus%,}" \
+  timeout "$left" "${repro[@]}" run "$spec" "${only[@]}" --device "$device" --no-pdf --gpus "${gpus%,}" --jobs "$jobs" \
     --store "$w/store" --results "$w/r" --reports "$w/reports" >>"$out/sweeps.log" 2>&1
-  echo "$item rc=$? wall_s=$((SECONDS - t)) gpus=$ngpu workers=$((ngpu * per_gpu))" >>"$out/slice.log"
+  echo "$item rc=$? wall_s=$((SECONDS - t)) gpus=$ngpu workers=$((ngpu * per_gpu)) threads_each=$jobs" >>"$out/slice.log"
 done
 tar czf "$out/results.tgz" -C "$w" r
 cat "$out/slice.log"

@@ -141,7 +141,7 @@ int cmd_pipeline(const std::string& cmd, const std::vector<std::string>& args) {
       "dry-run,n", po::bool_switch(&o.dry_run), "list what would run, with an estimated cost, and stop")(
       "measure", po::bool_switch(&o.measure),
       "with --dry-run: time 5 training steps of each model on --device and estimate from them")(
-      "jobs,j", po::value(&o.jobs)->default_value(1), "cells to run concurrently (threads of this process)")(
+      "jobs,j", po::value(&o.jobs)->default_value(1), "cells to run concurrently (threads of this process; with --gpus, of each worker process)")(
       "only", po::value(&o.only)->multitoken(), "only cells whose id matches a glob, e.g. '*__s0' (repeatable)")(
       "no-pdf", "skip the pandoc PDF");
   if (cmd != "generate" && cmd != "report")
@@ -170,7 +170,6 @@ int cmd_pipeline(const std::string& cmd, const std::vector<std::string>& args) {
   if (o.jobs < 1) throw UserError("--jobs: expected a positive integer");
   if (o.measure && !o.dry_run) throw UserError("--measure: only with --dry-run");
   if (!gpus.empty()) o.gpus = parse_gpu_list(gpus, "--gpus");
-  if (!o.gpus.empty() && o.jobs > 1) throw UserError("--gpus and --jobs: give one (--gpus runs one process per entry)");
   if (cmd != "generate" && cmd != "report") o.dist = dist_config(vm);
   if (o.dist.enabled() && !o.gpus.empty())
     throw UserError("--gpus starts its own ranks: leave out --rank/--world-size (and WORLD_SIZE)");

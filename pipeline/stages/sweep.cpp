@@ -4,7 +4,9 @@
 #include <fmt/ranges.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <mutex>
 #include <map>
 #include <thread>
 
@@ -59,7 +61,7 @@ int run_sweep(const Spec& spec, const std::vector<const Cell*>& stale, const Run
   json ids = json::array();
   for (const Cell* c : stale) ids.push_back(c->id);
   const int workers = static_cast<int>(opts.gpus.size());
-  write_file_atomic(dir / "sweep.json", json{{"cells", ids}, {"workers", workers}}.dump(2));
+  write_file_atomic(dir / "sweep.json", json{{"cells", ids}, {"workers", workers * std::max(1, opts.jobs)}}.dump(2));
 
   auto args = child_command_line(opts);
   args.insert(args.end(), {"--sweep-worker", dir.string()});
@@ -69,8 +71,8 @@ int run_sweep(const Spec& spec, const std::vector<const Cell*>& stale, const Run
     const pid_t pid = kids.spawn(args, {{"CUDA_VISIBLE_DEVICES", std::to_string(opts.gpus[static_cast<size_t>(slot)])}});
     slot_of[pid] = slot;
   };
-  log::info("{}: {} cells on {} worker processes (GPUs {})", spec.name, stale.size(), workers,
-            fmt::join(opts.gpus, ","));
+  log::info("{}: {} cells on {} worker processes (GPUs {}) of {} thread{} each", spec.name, stale.size(), workers,
+            fmt::join(opts.gpus, ","), std::max(1, opts.jobs), opts.jobs > 1 ? "s" : "");
   for (int s = 0; s < workers; ++s) start(s);
 
   auto open_cells = [&] {
@@ -113,7 +115,7 @@ int sweep_worker(const Spec& spec, const PluginRegistry& plugins, const Store& s
   die_with_parent();
   const fs::path& dir = opts.sweep_dir;
   const json info = json::parse(read_file(dir / "sweep.json"));
-  // The host's cores are shared by the workers (this matters on CPU; on a GPU it is harmless).
+  // The host's cores are shared by every thread of every worker (this matters on CPU; on a GPU it is harmless).
   const int workers = std::max(1, info.value("workers", 1));
   torch::set_num_threads(std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / workers));
   std::map<std::string, const Cell*> by_id;
@@ -126,41 +128,70 @@ int sweep_worker(const Spec& spec, const PluginRegistry& plugins, const Store& s
     mine.push_back(it->second);
   }
 
-  int failed = 0;
-  for (;;) {
-    std::vector<const Cell*> busy;  // claimed by another process right now
-    for (const Cell* c : mine) {
-      if (outcome(spec, *c, dir, opts) != Outcome::Open) continue;
-      FileLock claim(claim_path(store, *c), std::try_to_lock);
-      if (!claim.owns()) {
-        busy.push_back(c);
-        continue;
+  // --jobs threads claim cells like separate workers would: the claims are flock()s on their own descriptors,
+  // exclusive between threads too. Many small cells share a GPU far better as threads of one process than as
+  // processes, which the GPU time-slices (results/bench/achilles-step-rate-h200.json).
+  // A worker's death is charged to every cell its threads were running, though one of them caused it: with
+  // threads a cell may die kMaxAttempts times per thread before it counts as the cause. (A cell that always
+  // crashes its process can then take a long-running neighbour down with it that often too.)
+  const int max_attempts = kMaxAttempts * std::max(1, opts.jobs);
+  std::atomic<int> failed{0};
+  std::mutex log_mu;
+  auto claim_loop = [&](int thread) {
+    for (;;) {
+      std::vector<const Cell*> busy;  // claimed by another worker or thread right now
+      for (const Cell* c : mine) {
+        if (outcome(spec, *c, dir, opts) != Outcome::Open) continue;
+        FileLock claim(claim_path(store, *c), std::try_to_lock);
+        if (!claim.owns()) {
+          busy.push_back(c);
+          continue;
+        }
+        if (outcome(spec, *c, dir, opts) != Outcome::Open) continue;  // finished while we looked
+        const int before = attempts(dir, *c);
+        write_file_atomic(dir / fmt::format("{}.attempt-{}-{}", c->id, ::getpid(), thread), "");
+        if (before >= max_attempts) {
+          const std::string why = fmt::format("a worker died {} times while running it", before);
+          std::lock_guard<std::mutex> l(log_mu);
+          log::error("cell {} failed: {}", c->id, why);
+          write_file_atomic(dir / (c->id + ".failed"), why);
+          ++failed;
+          continue;
+        }
+        if (before > 0) log::info("{}: taking over from a worker that died during it", c->id);
+        try {
+          run_cell(spec, plugins, store, *c, opts);
+          write_file_atomic(dir / (c->id + ".done"), "");
+        } catch (const std::exception& e) {
+          std::lock_guard<std::mutex> l(log_mu);
+          log::error("cell {} failed: {}", c->id, e.what());
+          write_file_atomic(dir / (c->id + ".failed"), e.what());
+          ++failed;
+        }
       }
-      if (outcome(spec, *c, dir, opts) != Outcome::Open) continue;  // finished while we looked
-      const int before = attempts(dir, *c);
-      write_file_atomic(dir / fmt::format("{}.attempt-{}", c->id, ::getpid()), "");
-      if (before >= kMaxAttempts) {
-        const std::string why = fmt::format("a worker died {} times while running it", before);
-        log::error("cell {} failed: {}", c->id, why);
-        write_file_atomic(dir / (c->id + ".failed"), why);
-        ++failed;
-        continue;
-      }
-      if (before > 0) log::info("{}: taking over from a worker that died during it", c->id);
-      try {
-        run_cell(spec, plugins, store, *c, opts);
-        write_file_atomic(dir / (c->id + ".done"), "");
-      } catch (const std::exception& e) {
-        log::error("cell {} failed: {}", c->id, e.what());
-        write_file_atomic(dir / (c->id + ".failed"), e.what());
-        ++failed;
-      }
+      if (busy.empty()) break;
+      // Wait until the holder of one of them finishes it or dies (the kernel then releases its lock).
+      FileLock wait(claim_path(store, *busy.front()));
     }
-    if (busy.empty()) break;
-    // Wait until the holder of one of them finishes it or dies (the kernel then releases its lock).
-    FileLock wait(claim_path(store, *busy.front()));
-  }
-  return failed ? 1 : 0;
+  };
+  // An error outside a cell (the sweep directory, a lock) ends this worker as it would without threads: the
+  // first one is rethrown once every thread has stopped.
+  std::exception_ptr error;
+  auto guarded = [&](int thread) {
+    try {
+      claim_loop(thread);
+    } catch (...) {
+      std::lock_guard<std::mutex> l(log_mu);
+      if (!error) error = std::current_exception();
+    }
+  };
+  const int threads = std::max(1, std::min<int>(opts.jobs, static_cast<int>(mine.size())));
+  std::vector<std::thread> pool;
+  for (int j = 1; j < threads; ++j) pool.emplace_back(guarded, j);
+  guarded(0);
+  for (auto& t : pool) t.join();
+  if (error) std::rethrow_exception(error);
+  return failed.load() ? 1 : 0;
 }
 
 }  // namespace repro
