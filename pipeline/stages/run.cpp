@@ -6,7 +6,6 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
-#include <mutex>
 #include <thread>
 
 #include "../core/cuda_stream.hpp"
@@ -16,6 +15,7 @@
 #include "../core/plugins.hpp"
 #include "../core/provenance.hpp"
 #include "../core/store.hpp"
+#include "../core/threads.hpp"
 #include "batches.hpp"
 #include "generate.hpp"
 #include "probe.hpp"
@@ -222,24 +222,18 @@ int run_threads(const Spec& spec, const PluginRegistry& plugins, const Store& st
                 const std::vector<const Cell*>& stale, const RunOptions& opts) {
   std::atomic<size_t> next{0};
   std::atomic<int> failed{0};
-  std::mutex log_mu;
   const int jobs = std::max(1, std::min<int>(opts.jobs, static_cast<int>(stale.size())));
   if (jobs > 1) torch::set_num_threads(std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / jobs));
-  auto worker = [&] {
+  on_threads(jobs, [&](int) {
     for (size_t i; (i = next++) < stale.size();) {
       try {
         run_cell(spec, plugins, store, *stale[i], opts);
       } catch (const std::exception& e) {
-        std::lock_guard<std::mutex> l(log_mu);
-        log::error("cell {} failed: {}", stale[i]->id, e.what());
+        log::error("cell {} failed: {}", stale[i]->id, e.what());  // one write per line: threads do not interleave
         ++failed;
       }
     }
-  };
-  std::vector<std::thread> pool;
-  for (int j = 1; j < jobs; ++j) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
+  });
   return failed.load();
 }
 }  // namespace

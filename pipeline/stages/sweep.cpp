@@ -6,7 +6,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <mutex>
 #include <map>
 #include <thread>
 
@@ -15,6 +14,7 @@
 #include "../core/log.hpp"
 #include "../core/process.hpp"
 #include "../core/store.hpp"
+#include "../core/threads.hpp"
 #include "results.hpp"
 
 namespace repro {
@@ -61,7 +61,8 @@ int run_sweep(const Spec& spec, const std::vector<const Cell*>& stale, const Run
   json ids = json::array();
   for (const Cell* c : stale) ids.push_back(c->id);
   const int workers = static_cast<int>(opts.gpus.size());
-  write_file_atomic(dir / "sweep.json", json{{"cells", ids}, {"workers", workers * std::max(1, opts.jobs)}}.dump(2));
+  // "threads": cells run at once by all workers together, which share the host's cores.
+  write_file_atomic(dir / "sweep.json", json{{"cells", ids}, {"threads", workers * std::max(1, opts.jobs)}}.dump(2));
 
   auto args = child_command_line(opts);
   args.insert(args.end(), {"--sweep-worker", dir.string()});
@@ -116,8 +117,8 @@ int sweep_worker(const Spec& spec, const PluginRegistry& plugins, const Store& s
   const fs::path& dir = opts.sweep_dir;
   const json info = json::parse(read_file(dir / "sweep.json"));
   // The host's cores are shared by every thread of every worker (this matters on CPU; on a GPU it is harmless).
-  const int workers = std::max(1, info.value("workers", 1));
-  torch::set_num_threads(std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / workers));
+  const int threads = std::max(1, info.value("threads", 1));
+  torch::set_num_threads(std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / threads));
   std::map<std::string, const Cell*> by_id;
   for (const auto& c : cells) by_id[c.id] = &c;
   std::vector<const Cell*> mine;
@@ -136,7 +137,6 @@ int sweep_worker(const Spec& spec, const PluginRegistry& plugins, const Store& s
   // crashes its process can then take a long-running neighbour down with it that often too.)
   const int max_attempts = kMaxAttempts * std::max(1, opts.jobs);
   std::atomic<int> failed{0};
-  std::mutex log_mu;
   auto claim_loop = [&](int thread) {
     for (;;) {
       std::vector<const Cell*> busy;  // claimed by another worker or thread right now
@@ -152,7 +152,6 @@ int sweep_worker(const Spec& spec, const PluginRegistry& plugins, const Store& s
         write_file_atomic(dir / fmt::format("{}.attempt-{}-{}", c->id, ::getpid(), thread), "");
         if (before >= max_attempts) {
           const std::string why = fmt::format("a worker died {} times while running it", before);
-          std::lock_guard<std::mutex> l(log_mu);
           log::error("cell {} failed: {}", c->id, why);
           write_file_atomic(dir / (c->id + ".failed"), why);
           ++failed;
@@ -163,7 +162,6 @@ int sweep_worker(const Spec& spec, const PluginRegistry& plugins, const Store& s
           run_cell(spec, plugins, store, *c, opts);
           write_file_atomic(dir / (c->id + ".done"), "");
         } catch (const std::exception& e) {
-          std::lock_guard<std::mutex> l(log_mu);
           log::error("cell {} failed: {}", c->id, e.what());
           write_file_atomic(dir / (c->id + ".failed"), e.what());
           ++failed;
@@ -174,23 +172,8 @@ int sweep_worker(const Spec& spec, const PluginRegistry& plugins, const Store& s
       FileLock wait(claim_path(store, *busy.front()));
     }
   };
-  // An error outside a cell (the sweep directory, a lock) ends this worker as it would without threads: the
-  // first one is rethrown once every thread has stopped.
-  std::exception_ptr error;
-  auto guarded = [&](int thread) {
-    try {
-      claim_loop(thread);
-    } catch (...) {
-      std::lock_guard<std::mutex> l(log_mu);
-      if (!error) error = std::current_exception();
-    }
-  };
-  const int threads = std::max(1, std::min<int>(opts.jobs, static_cast<int>(mine.size())));
-  std::vector<std::thread> pool;
-  for (int j = 1; j < threads; ++j) pool.emplace_back(guarded, j);
-  guarded(0);
-  for (auto& t : pool) t.join();
-  if (error) std::rethrow_exception(error);
+  // An error outside a cell (the sweep directory, a lock) ends this worker as it would without threads.
+  on_threads(std::max(1, std::min<int>(opts.jobs, static_cast<int>(mine.size()))), claim_loop);
   return failed.load() ? 1 : 0;
 }
 
