@@ -155,6 +155,12 @@ TEST(ReportSpec, BadInputIsOneLineWithLocation) {
   EXPECT_NE(load_error(with(kSpec, "[\"fail\", \"-\"]", "[\"failed\", \"-\"]")).find("report.tables[0].paper.values"),
             std::string::npos);
   EXPECT_NE(load_error(with(kSpec, ", test = \"last\" },", " },")).find("neither rows nor cols"), std::string::npos);
+  // Text shown in a Markdown table cell may not hold a '|' (it would split the cell in the report and the index).
+  const std::string pipe = load_error(with(kSpec, "training on std fails on last", "accuracy |std - last| is large"));
+  EXPECT_NE(pipe.find("report.claims[0].claim: expected text without '|'"), std::string::npos) << pipe;
+  EXPECT_NE(load_error(with(kSpec, "id = \"std-last\", label = \"Std-Last\"", "id = \"std-last\", label = \"Std|Last\""))
+                .find("label: expected text without '|'"),
+            std::string::npos);
   const std::string m = load_error(with(kSpec, "x = \"subset.n\"", "x = \"n\""));
   EXPECT_EQ(m.rfind("s.toml:", 0), 0u) << m;
   EXPECT_NE(m.find("report.figures[0].x"), std::string::npos) << m;

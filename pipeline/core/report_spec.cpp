@@ -43,7 +43,7 @@ std::vector<Selector> read_selectors(const TomlReader& t, const std::string& key
     for (const auto& c : t.array_of_tables(key)) {
       Selector s;
       s.id = c.str("id");
-      s.label = c.str("label", s.id);
+      s.label = c.cell_text("label", s.id);
       s.pins = read_pins(c, spec);
       if (key == "cols" && c.has("metric")) s.metric = c.choice("metric", "", metric_names());
       c.finish();
@@ -137,7 +137,7 @@ TableSpec read_table(const TomlReader& t, const Spec& spec, size_t index) {
   TableSpec out;
   out.loc = t.where();
   out.id = read_id(t, "table" + std::to_string(index), "_", "claims refer to it as <id>[row, col]");
-  out.title = t.str("title", out.id);
+  out.title = t.cell_text("title", out.id);
   out.artifact = t.str("artifact", "");
   out.metric = t.choice("metric", "example_accuracy", metric_names());
   out.rows = read_selectors(t, "rows", spec, out.row_dim);
@@ -193,7 +193,7 @@ FigureSpec read_figure(const TomlReader& f, const Spec& spec, size_t index) {
   out.loc = f.where();
   out.id = read_id(f, "figure" + std::to_string(index), "-_", "it names reports/figures/<spec>-<id>.png");
   out.kind = f.choice("kind", "", {"matrix", "sweep", "phase", "curve"});
-  out.title = f.str("title", out.id);
+  out.title = f.cell_text("title", out.id);
   out.caption = f.str("caption", "");
   out.artifact = f.str("artifact", "");
   out.pins = read_pins(f, spec);
@@ -364,7 +364,7 @@ ClaimSpec read_claim(const TomlReader& c, const Spec& spec, const std::vector<Ta
   ClaimSpec out;
   out.loc = c.where();
   out.id = c.str("id", "claim" + std::to_string(index));
-  out.text = c.str("claim");
+  out.text = c.cell_text("claim");
   out.artifact = c.str("artifact", "");
   const auto checks = c.strings("holds_if");
   std::vector<std::string> table_ids;

@@ -163,7 +163,7 @@ Spec load_spec(const std::string& path, const PluginRegistry& plugins, const std
     out.loc = d.where();
     out.task = d.str("task");
     out.params = plugin_params(d, "task", "params", [&] { return plugins.task(out.task); });
-    out.label = d.str("label", id);
+    out.label = d.cell_text("label", id);
     out.train_examples = d.integer("train_examples", 0, 0, kBig);
     out.valid_examples = d.integer("valid_examples", 0, 0, kBig);
     out.test_examples = d.integer("test_examples", 0, 0, kBig);
@@ -182,7 +182,7 @@ Spec load_spec(const std::string& path, const PluginRegistry& plugins, const std
     out.loc = m.where();
     out.architecture = m.str("architecture");
     out.config = plugin_params(m, "architecture", "config", [&] { return plugins.architecture(out.architecture); });
-    out.label = m.str("label", id);
+    out.label = m.cell_text("label", id);
     out.train = m.sub_opt("train") ? read_train(m.sub("train"), s.train, s.datasets) : s.train;
     m.finish();
     s.models[id] = out;

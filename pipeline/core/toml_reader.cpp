@@ -110,6 +110,15 @@ std::string TomlReader::str(const std::string& key, const std::string& dflt) con
   return node(key) ? str(key) : dflt;
 }
 
+std::string TomlReader::cell_text(const std::string& key) const { return cell_text(key, str(key)); }
+
+std::string TomlReader::cell_text(const std::string& key, const std::string& dflt) const {
+  std::string v = str(key, dflt);
+  if (v.find_first_of("|\n\r") != std::string::npos)
+    fail(key, "expected text without '|' or line breaks (it is shown in a Markdown table cell)");
+  return v;
+}
+
 std::string TomlReader::choice(const std::string& key, const std::string& dflt,
                                const std::vector<std::string>& allowed) const {
   std::string v = str(key, dflt);

@@ -33,6 +33,9 @@ class TomlReader {
   bool has(const std::string& key) const { return t_.contains(key); }
   std::string str(const std::string& key) const;  // required
   std::string str(const std::string& key, const std::string& dflt) const;
+  // Text the reports show in a Markdown table cell (labels, titles, claims): a '|' or a line break would split it.
+  std::string cell_text(const std::string& key) const;  // required
+  std::string cell_text(const std::string& key, const std::string& dflt) const;
   std::string choice(const std::string& key, const std::string& dflt, const std::vector<std::string>& allowed) const;
   int64_t integer(const std::string& key, int64_t dflt, int64_t min, int64_t max) const;
   double number(const std::string& key, double dflt, double min, double max) const;
