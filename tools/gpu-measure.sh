@@ -9,7 +9,7 @@ set -uo pipefail
 [ $# -ge 2 ] || { echo "usage: tools/gpu-measure.sh SECONDS SPEC..." >&2; exit 2; }
 limit=$1; shift
 root=$(cd "$(dirname "$0")/.." && pwd)
-[ -d "$root/.repro/bundle" ] || [ ! -f "$root/.repro/bundle.tar.xz" ] || tar xJf "$root/.repro/bundle.tar.xz" -C "$root/.repro"
+source "$root/tools/unpack-carried.sh"
 if [ -n "${REPRO_MEASURE_BIN:-}" ]; then bin=(env PATH="$REPRO_MEASURE_BIN:$PATH"); else bin=("$root/.repro/bundle/env"); fi
 device=${REPRO_MEASURE_DEVICE:-cuda}
 out=${OUT:-/tmp/out}/measure

@@ -18,9 +18,7 @@ budget=$1 per_gpu=${2%%x*} jobs=1
 shift 2
 root=$(cd "$(dirname "$0")/.." && pwd)
 start=$SECONDS margin=20
-# Carried tarballs from tools/gpu-bundle.sh: the binaries, and the text corpus of paper/table4.toml.
-[ -d "$root/.repro/bundle" ] || [ ! -f "$root/.repro/bundle.tar.xz" ] || tar xJf "$root/.repro/bundle.tar.xz" -C "$root/.repro"
-[ -d "$root/data/corpus" ] || [ ! -f "$root/.repro/corpus.tar.xz" ] || tar xJf "$root/.repro/corpus.tar.xz" -C "$root"
+source "$root/tools/unpack-carried.sh"  # the binaries, and the text corpus of paper/table4.toml
 if [ -n "${REPRO_SLICE_REPRO:-}" ]; then repro=("$REPRO_SLICE_REPRO")  # tests: a given binary
 elif [ -x "$root/.repro/bundle/env" ]; then repro=("$root/.repro/bundle/env" repro); else repro=(/tmp/build/repro); fi
 w=${REPRO_SLICE_WORK:-/tmp}  # store/, r/ (results), reports/
