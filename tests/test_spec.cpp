@@ -113,20 +113,57 @@ TEST(Spec, MissingFile) {
   }
 }
 
-// TOML++ 3.3 has undefined behaviour on some non-ASCII characters outside strings and comments (UBSan, via
-// the spec fuzzer); TOML allows them only inside strings and comments, so the guard refuses the rest.
+// TOML++ 3.3 has undefined behaviour when it tests some non-ASCII characters for whitespace (UBSan, via the spec
+// fuzzer): outside strings and comments (TOML allows them only inside), and in a """ string right after a backslash.
+namespace {
+// Where the guard stops the text, checking that it is for the reason `why` names.
+std::optional<TextPosition> hazard_at(std::string_view toml, std::string_view why) {
+  const auto h = toml_parser_hazard(toml);
+  if (h) EXPECT_NE(h->what.find(why), std::string_view::npos) << h->what;
+  return h ? std::optional(h->at) : std::nullopt;
+}
+}  // namespace
+
 TEST(TomlGuard, NonAsciiOnlyInsideStringsAndComments) {
-  EXPECT_FALSE(non_ascii_outside_strings("a = \"γ × 3\"  # ≤ 14 %\nb = 'é'\nc = \"\"\"x\n\\\"\"\" é\"\"\"\nd = '''é'''''\n"));
-  EXPECT_FALSE(non_ascii_outside_strings("\"ké y\" = 1\nx = \"\\\\\" # é\n"));  // quoted key; escaped backslash
-  auto at = non_ascii_outside_strings("a = 1\nbé = 2\n");
-  ASSERT_TRUE(at);
-  EXPECT_EQ(at->line, 2);
-  EXPECT_EQ(at->column, 2);
-  at = non_ascii_outside_strings("a = \"\"\"x\"\"\"\"\" # ok\n[tγ]\n");  // """x""""" ends after all five quotes
-  ASSERT_TRUE(at);
-  EXPECT_EQ(at->line, 2);
-  EXPECT_EQ(at->column, 3);
-  at = non_ascii_outside_strings("a = \"é\"é\n");
-  ASSERT_TRUE(at);
-  EXPECT_EQ(at->column, 8);  // code points: a, space, =, space, ", é, "  then é
+  const auto at = [](std::string_view toml) { return hazard_at(toml, "outside a string or comment"); };
+  EXPECT_FALSE(at(R"(a = "γ × 3"  # ≤ 14 %
+b = 'é'
+c = """x
+\""" é"""
+d = '''é'''''
+)"));
+  EXPECT_FALSE(at("\"ké y\" = 1\nx = \"\\\\\" # é\n"));  // quoted key; escaped backslash
+  auto p = at("a = 1\nbé = 2\n");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->line, 2);
+  EXPECT_EQ(p->column, 2);
+  p = at("a = \"\"\"x\"\"\"\"\" # ok\n[tγ]\n");  // """x""""" ends after all five quotes
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->line, 2);
+  EXPECT_EQ(p->column, 3);
+  p = at("a = \"é\"é\n");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->column, 8);  // code points: a, space, =, space, ", é, "  then é
+}
+
+TEST(TomlGuard, NonAsciiRightAfterABackslashInAMultiLineBasicString) {
+  const auto at = [](std::string_view toml) { return hazard_at(toml, "right after a backslash"); };
+  auto p = at("s = \"\"\"\\\n  γ\"\"\"\n");  // a line-ending backslash; the next line starts with γ
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->line, 2);
+  EXPECT_EQ(p->column, 3);
+  p = at("s = \"\"\"\\ \t\n\n γ\"\"\"\n");  // trailing blanks and an empty line are skipped too
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->line, 3);
+  EXPECT_EQ(p->column, 2);
+  p = at("s = \"\"\"\\ γ\"\"\"\n");  // what the fuzzer found: backslash, space, γ
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->column, 10);
+  p = at("s = \"\"\"\\γ\"\"\"\n");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->column, 9);
+  EXPECT_FALSE(at("s = \"\"\"\\\\ γ\"\"\"\n"));     // an escaped backslash, then text
+  EXPECT_FALSE(at("s = \"\"\"\\\n  x γ\"\"\"\n"));  // the line after the backslash starts in ASCII
+  EXPECT_FALSE(at("s = \"\\ γ\"\n"));                // one-line strings: TOML++ refuses the escape safely
+  EXPECT_FALSE(at("s = '''\\\n γ'''\n"));            // no escapes in literal strings
 }

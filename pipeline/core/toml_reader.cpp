@@ -65,9 +65,8 @@ Location loc_of(const std::string& file, const toml::node& n) {
 
 toml::table parse_toml_file(const std::string& file) {
   const std::string text = read_file(file);
-  if (auto at = non_ascii_outside_strings(text))
-    throw UserError(fmt::format("{}:{}:{}: TOML syntax error: a non-ASCII character outside a string or comment",
-                                file, at->line, at->column));
+  if (const auto h = toml_parser_hazard(text))
+    throw UserError(fmt::format("{}:{}:{}: TOML syntax error: {}", file, h->at.line, h->at.column, h->what));
   try {
     return toml::parse(text, file);
   } catch (const toml::parse_error& e) {
