@@ -125,14 +125,50 @@ const std::vector<std::string>& grid_ids(const Spec& s, const std::string& dim) 
   return dim == "train" ? s.grid.train : dim == "test" ? s.grid.test : s.grid.models;
 }
 
+std::string InterventionSpec::key() const {
+  std::vector<int> roles(block_roles.begin(), block_roles.end());
+  return fmt::format("interventions:test={};block={};twin_role={};twin_tokens={};n={}", test, fmt::join(roles, ","),
+                     static_cast<int>(twin_role), fmt::join(twin_tokens, ","), examples_per_subset);
+}
+
 std::string ProbeSpec::key() const {
-  // Specs that only set mixing_examples keep the result keys they had before layers/matrices existed.
+  // Specs that only set mixing_examples keep the result keys they had before layers/matrices existed, and specs
+  // without interventions the keys they had before those.
+  const std::string iv = interventions ? ";" + interventions->key() : "";
   bool first_k = layers.empty() && matrices == std::vector<std::string>{"mixing"};
   for (size_t i = 0; i < examples.size(); ++i) first_k = first_k && examples[i] == static_cast<int64_t>(i);
-  if (first_k) return std::to_string(examples.size());
+  if (first_k) return std::to_string(examples.size()) + iv;
   return fmt::format("examples={};layers={};matrices={}", fmt::join(examples, ","), fmt::join(layers, ","),
-                     fmt::join(matrices, ","));
+                     fmt::join(matrices, ",")) + iv;
 }
+
+namespace {
+// [probe.interventions]: names a grid test set and roles of the SDK's Role enum.
+InterventionSpec read_interventions(const TomlReader& r, const Spec& spec, const PluginRegistry& plugins) {
+  const auto role = [&](const std::string& key, const std::string& name) {
+    const auto* names = std::begin(sdk::kRoleNames);
+    const auto* it = std::find(names, std::end(sdk::kRoleNames), name);
+    if (it == std::end(sdk::kRoleNames))
+      r.fail(key, fmt::format("\"{}\" is not a role (expected one of {})", name, fmt::join(sdk::kRoleNames, ", ")));
+    return static_cast<uint8_t>(it - names);
+  };
+  InterventionSpec iv;
+  iv.test = r.str("test");
+  check_ids(r, "test", {iv.test}, spec.grid.test, "grid test set");
+  const DatasetSpec& ds = spec.datasets.at(iv.test);
+  const int64_t vocab = plugins.task(ds.task)->vocab_size(ds.params);
+  for (const auto& name : r.strings("block_roles")) iv.block_roles.push_back(role("block_roles", name));
+  iv.twin_role = role("twin_role", r.str("twin_role"));
+  iv.twin_tokens = r.integers("twin_tokens", {});
+  if (iv.twin_tokens.empty()) r.fail("twin_tokens", "expected the twin's tokens, one per twin_role position");
+  for (auto t : iv.twin_tokens)
+    if (t < 0 || t >= vocab)
+      r.fail("twin_tokens", fmt::format("token {} is outside the vocabulary of test set '{}' (0..{})", t, iv.test, vocab - 1));
+  iv.examples_per_subset = r.integer("examples_per_subset", iv.examples_per_subset, 1, 1 << 20);
+  r.finish();
+  return iv;
+}
+}  // namespace
 
 Spec load_spec(const std::string& path, const PluginRegistry& plugins, const std::string& scale) {
   toml::table root = parse_toml_file(path);
@@ -231,6 +267,7 @@ Spec load_spec(const std::string& path, const PluginRegistry& plugins, const std
           p->fail("matrices", fmt::format("expected \"mixing\" or \"info_flow\", got \"{}\"", m));
     }
     s.probe.batch_size = p->integer("batch_size", s.probe.batch_size, 1, 1 << 20);
+    if (auto iv = p->sub_opt("interventions")) s.probe.interventions = read_interventions(*iv, s, plugins);
     p->finish();
     if (s.probe.examples.empty())
       for (int64_t i = 0; i < s.probe.mixing_examples; ++i) s.probe.examples.push_back(i);

@@ -57,12 +57,24 @@ struct GridSpec {
   std::vector<double> lrs;
 };
 
+// The causal interventions of "Achilles' Heel of Mamba" Fig. 6 on one test set (stages/interventions.hpp).
+struct InterventionSpec {
+  std::string test;                      // a grid test set whose examples carry "role" metadata
+  std::vector<uint8_t> block_roles;      // blocking: the SSM edges from positions of these roles ...
+                                         // ... to every position after the last of them are cut
+  uint8_t twin_role = 0;                 // substitution: the twin has these positions' tokens replaced by ...
+  std::vector<int64_t> twin_tokens;      // ... these, in order; the positions after them take the twin's SSM inputs
+  int64_t examples_per_subset = 480;     // the first this many examples of each subset (the paper: 480 per pair)
+  std::string key() const;
+};
+
 struct ProbeSpec {
   int64_t mixing_examples = 0;     // legacy: the first k test examples (same as examples = [0..k-1])
   std::vector<int64_t> examples;   // test examples whose per-layer matrices are saved with the result
   std::vector<int64_t> layers;     // layers saved (empty = all)
   std::vector<std::string> matrices = {"mixing"};  // mixing (Model::mixing_matrices) | info_flow (S = Mask∘CᵀB)
   int64_t batch_size = 64;
+  std::optional<InterventionSpec> interventions;
   // What changes the probe's output beyond the model and test data (part of the result key).
   std::string key() const;
 };

@@ -7,6 +7,7 @@
 #include "../core/log.hpp"
 #include "evaluate.hpp"
 #include "info_flow.hpp"
+#include "interventions.hpp"
 #include "lm_metrics.hpp"
 #include "metrics.hpp"
 #include "train.hpp"
@@ -81,6 +82,18 @@ ProbeOutput probe_cell(const ProbeJob& job) {
     r["dataset_key"] = ref.key;
     tests[ref.dataset] = r;
     probe_matrices(*model, job.spec, ref.dataset, data, job.device, out.matrices);
+    if (const auto& iv = job.spec.probe.interventions; iv && iv->test == ref.dataset) {
+      json m = intervention_metrics(*model, *iv, data, job.device, job.spec.probe.batch_size);
+      if (m.contains("subsets"))  // beside each subset's accuracies
+        for (auto& [name, v] : m["subsets"].items()) tests[ref.dataset]["subsets"][name].update(v);
+      m.erase("subsets");
+      tests[ref.dataset].update(m);
+      if (m.contains("blocking_agreement"))
+        log::info("{}: test {}: interventions: blocking agreement {:.4f} (worst subset {:.4f}), substitution "
+                  "agreement {:.4f} (worst {:.4f})", cell.id, ref.dataset, m["blocking_agreement"].get<double>(),
+                  m["blocking_agreement_min"].get<double>(), m["substitution_agreement"].get<double>(),
+                  m["substitution_agreement_min"].get<double>());
+    }
     if (r.contains("mc_accuracy"))
       log::info("{}: test {}: multiple-choice acc {:.4f}, acc_norm {:.4f}", cell.id, ref.dataset,
                 r["mc_accuracy"].get<double>(), r["mc_accuracy_norm"].get<double>());

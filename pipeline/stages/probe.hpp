@@ -1,7 +1,8 @@
 // Stage 3, probe: a trained model artifact x test splits -> per-test accuracies, and for the test
 // examples the spec names, per-layer matrices (mixing: Model::mixing_matrices, i.e. the attention-like
 // matrix of Eq. 5 for SSMs and head-averaged attention for Transformers; info_flow: S = Mask∘CᵀB)
-// with the examples' tokens and metadata (roles, key/value/query positions) for the figures.
+// with the examples' tokens and metadata (roles, key/value/query positions) for the figures; and, where the spec
+// asks ([probe.interventions]), the blocking and substitution agreements of interventions.hpp on one test set.
 #pragma once
 #include <nlohmann/json.hpp>
 

@@ -21,7 +21,7 @@
 
 // Bump whenever a type below changes layout or a virtual signature changes.
 #ifndef REPRO_SDK_ABI_VERSION
-#define REPRO_SDK_ABI_VERSION 2
+#define REPRO_SDK_ABI_VERSION 3
 #endif
 
 namespace repro::sdk {
@@ -105,6 +105,7 @@ struct Dataset {
 };
 
 enum Role : uint8_t { kFiller = 0, kPad = 1, kKey = 2, kValue = 3, kSeparator = 4, kQuery = 5, kAnswer = 6 };
+inline constexpr const char* kRoleNames[] = {"filler", "pad", "key", "value", "separator", "query", "answer"};
 
 class Task {
  public:
@@ -128,6 +129,19 @@ struct ModelShape {
   int64_t max_seq_len;
 };
 
+// Causal interventions on the information flow of selective SSMs ("Achilles' Heel of Mamba" §4.1, Fig. 6), applied
+// in every selective-SSM layer of one forward pass. Masks are [B, L] bool; an undefined mask is no intervention.
+struct SsmIntervention {
+  // Blocking: S[i, j] = 0 for every source j (block_from) and target i (block_to), i.e. the targets' outputs no
+  // longer read what the sources wrote into the state. The two masks must not share a position.
+  torch::Tensor block_from, block_to;
+  // Substitution: at the `substitute` positions each layer's SSM input (internals()' "ssm.x", the post-conv
+  // activations from which Mamba-1 also derives delta, B and C) is replaced by the donor's: the internals() of
+  // another batch of the same shape (e.g. twins of the inputs that differ in a few tokens).
+  torch::Tensor substitute;
+  std::vector<std::map<std::string, torch::Tensor>> donor;
+};
+
 class Model : public torch::nn::Module {
  public:
   // tokens [B, L] int64 -> logits [B, L, vocab] (float); causal: logits at t depend on tokens <= t.
@@ -142,6 +156,8 @@ class Model : public torch::nn::Module {
   //   "ssm.x" [B,L,D] scan input, "ssm.delta" [B,L,D] (after softplus), "ssm.A" [D,N], "ssm.B" [B,L,N],
   //   "ssm.C" [B,L,N], "ssm.D" [D], "ssm.y" [B,L,D] scan output including the D skip, before any gate.
   virtual std::vector<std::map<std::string, torch::Tensor>> internals(const torch::Tensor& /*tokens*/) { return {}; }
+  // Probe hook: logits [B, L, vocab] of a forward pass under `iv` (no gradients); undefined when not supported.
+  virtual torch::Tensor intervene(const torch::Tensor& /*tokens*/, const SsmIntervention& /*iv*/) { return {}; }
 };
 
 class Architecture {

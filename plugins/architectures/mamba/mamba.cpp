@@ -79,6 +79,18 @@ class MambaModel final : public Model {
 
   torch::Tensor forward(const torch::Tensor& tokens) override { return run(tokens, nullptr); }
 
+  torch::Tensor intervene(const torch::Tensor& tokens, const SsmIntervention& iv) override {
+    if (iv.block_from.defined() != iv.block_to.defined())
+      throw std::invalid_argument("intervene: block_from and block_to go together");
+    if (iv.block_from.defined() && (iv.block_from & iv.block_to).any().item<bool>())
+      throw std::invalid_argument("intervene: a position is both a blocking source and a target");
+    if (iv.substitute.defined() && iv.donor.size() != blocks_.size())
+      throw std::invalid_argument("intervene: the donor has " + std::to_string(iv.donor.size()) +
+                                  " layers of internals, the model " + std::to_string(blocks_.size()));
+    torch::NoGradGuard ng;
+    return run(tokens, nullptr, &iv);
+  }
+
   std::vector<std::map<std::string, torch::Tensor>> internals(const torch::Tensor& tokens) override {
     torch::NoGradGuard ng;
     std::vector<std::map<std::string, torch::Tensor>> out;
@@ -95,12 +107,15 @@ class MambaModel final : public Model {
   }
 
  private:
-  torch::Tensor run(const torch::Tensor& tokens, std::vector<std::map<std::string, torch::Tensor>>* internals) {
+  torch::Tensor run(const torch::Tensor& tokens, std::vector<std::map<std::string, torch::Tensor>>* internals,
+                    const SsmIntervention* iv = nullptr) {
     auto h = embeddings_->forward(tokens).to(torch::kFloat);  // the residual stream stays fp32
     if (positions_) h = h + positions_->forward(torch::arange(tokens.size(1), tokens.options())).to(torch::kFloat);
-    for (auto& b : blocks_) {
+    for (size_t l = 0; l < blocks_.size(); ++l) {
+      auto& b = blocks_[l];
       std::map<std::string, torch::Tensor> layer;
-      h = h + b->mixer->forward(b->norm->forward(h), internals ? &layer : nullptr).to(torch::kFloat);
+      const auto* donor = iv && iv->substitute.defined() ? &iv->donor[l] : nullptr;
+      h = h + b->mixer->forward(b->norm->forward(h), internals ? &layer : nullptr, iv, donor).to(torch::kFloat);
       if (internals) internals->push_back(std::move(layer));
     }
     return torch::matmul(norm_f_->forward(h), embeddings_->weight.t()).to(torch::kFloat);

@@ -47,11 +47,14 @@ Tensor MixerImpl::ssm_input(const Tensor& x) {
   return c_.conv == "residual" ? xc + x : xc;
 }
 
-Tensor MixerImpl::forward(const Tensor& u, std::map<std::string, Tensor>* internals) {
+Tensor MixerImpl::forward(const Tensor& u, std::map<std::string, Tensor>* internals,
+                          const repro::sdk::SsmIntervention* iv, const std::map<std::string, Tensor>* donor) {
   const int64_t R = c_.dt_rank, N = c_.d_state;
   auto xz = in_proj_->forward(u);
   auto x = xz.narrow(-1, 0, c_.d_inner), z = xz.narrow(-1, c_.d_inner, c_.d_inner);
   auto xc = ssm_input(x);  // [B, L, d_inner]
+  if (iv && iv->substitute.defined())
+    xc = torch::where(iv->substitute.to(xc.device()).unsqueeze(-1), donor->at("ssm.x").to(xc.device(), xc.scalar_type()), xc);
   auto proj = x_proj_->forward(xc);
   auto dt_low = proj.narrow(-1, 0, R), Bm = proj.narrow(-1, R, N), Cm = proj.narrow(-1, R + N, N);
   // delta's pre-activation without the bias, so Global Selection can scale it first (released code).
@@ -62,13 +65,21 @@ Tensor MixerImpl::forward(const Tensor& u, std::map<std::string, Tensor>* intern
     dt_pre = dt_pre * gate;
   }
   auto A = -torch::exp(A_log_.to(torch::kFloat));
-  if (!internals && c_.scan == "auto") {  // fused CUDA scan: softplus, D skip and SiLU(z) gate inside
+  if (!internals && !iv && c_.scan == "auto") {  // fused CUDA scan: softplus, D skip and SiLU(z) gate inside
     auto gated = repro::kernels::selective_scan(xc, dt_pre, A, Bm, Cm, D_, z, dt_proj_->bias, true);
     if (gated.defined()) return out_proj_->forward(gated);
   }
   auto delta = F::softplus(dt_pre + dt_proj_->bias.to(torch::kFloat));
   const bool parallel = c_.scan == "parallel" || (c_.scan == "auto" && u.is_cuda());
-  auto y = (parallel ? scan_parallel : scan_sequential)(xc, delta, A, Bm, Cm, D_);
+  const auto scan = parallel ? scan_parallel : scan_sequential;
+  auto y = scan(xc, delta, A, Bm, Cm, D_);
+  if (iv && iv->block_from.defined()) {
+    // The state's input at j is delta_j B_j x_j: without the sources' x the scan leaves out exactly their S[i, j]
+    // terms; the targets take that output (their own D skip is intact, as no target is a source).
+    auto keep = (~iv->block_from.to(xc.device())).unsqueeze(-1).to(xc.scalar_type());
+    auto cut = scan(xc * keep, delta, A, Bm, Cm, D_);
+    y = torch::where(iv->block_to.to(y.device()).unsqueeze(-1), cut, y);
+  }
   if (internals) {
     auto keep = [](const Tensor& t) { return t.detach().to(torch::kFloat); };
     *internals = {{"ssm.x", keep(xc)}, {"ssm.delta", keep(delta)}, {"ssm.A", keep(A)}, {"ssm.B", keep(Bm)},

@@ -34,7 +34,10 @@ class MixerImpl : public torch::nn::Module {
   explicit MixerImpl(const MixerConfig& c);
   // u [B, L, d_model] -> [B, L, d_model]. With `internals`, also fills the SDK's "ssm.*" tensors (fp32,
   // detached) and, in a Global Selection layer, "gs.gate" = SiLU(conv_long(x)) [B, L, d_inner].
-  torch::Tensor forward(const torch::Tensor& u, std::map<std::string, torch::Tensor>* internals = nullptr);
+  // With `iv`, applies the SDK's SsmIntervention; `donor` is this layer's entry of iv->donor (or null).
+  torch::Tensor forward(const torch::Tensor& u, std::map<std::string, torch::Tensor>* internals = nullptr,
+                        const repro::sdk::SsmIntervention* iv = nullptr,
+                        const std::map<std::string, torch::Tensor>* donor = nullptr);
 
  private:
   torch::Tensor ssm_input(const torch::Tensor& x);  // x' from x, per the conv variant
