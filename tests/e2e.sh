@@ -59,6 +59,15 @@ check "and recomputed" grep -q "1 up to date, 1 to run" run3.log
 check "forced parallel run exits 0" [ $? -eq 0 ]
 check "forced parallel run recomputed both cells" grep -q "0 up to date, 2 to run" run4.log
 
+# The interventions probe (Achilles Fig. 6): agreements per pair in the result, drawn by pair in the report.
+cp "$src/data/e2e_interventions.toml" iv.toml
+"$repro" run iv.toml --device cpu --no-pdf >iv.log 2>&1
+check "interventions run exits 0" [ $? -eq 0 ]
+check "interventions logged" grep -qE "interventions: blocking agreement [0-9.]+ \(worst subset [0-9.]+\), substitution agreement" iv.log
+# The twin of a "43" sequence is the sequence itself: its substitution agreement is 1 by construction.
+check "per-pair agreements in the result" bash -c "grep -A8 '\"43\": {' results/iv-tiny/composite__m__s0.json | grep -q '\"substitution_agreement\": 1.0'"
+check "blocking figure drawn by pair" test -f reports/figures/iv-tiny-blk.png
+
 printf '[experiment]\nname = "x"\nbogus = 1\n' >bad.toml
 "$repro" validate bad.toml 2>err.txt
 rc=$?

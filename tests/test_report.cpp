@@ -419,3 +419,22 @@ TEST(ReportFigures, ModelGlobsSelectTheCells) {
   EXPECT_NE(load_error(with(s, "x = \"subset.n\"", "x = \"subset.n\"\nmodels = [\"zz*\"]")).find("'zz*' matches no model"),
             std::string::npos);
 }
+
+// x = "subset": a subset named by a number (the composite task's anchor pairs) is its own x; other names are
+// skipped. Agreement metrics of the interventions probe plot like accuracies.
+TEST(ReportFigures, NumericSubsetNamesAndAgreementMetrics) {
+  Fixture f(with(kSpec, "x = \"subset.n\"", "x = \"subset\"\nmetric = \"blocking_agreement\""));
+  for (const auto& c : f.cells)
+    if (c.train_dataset == "std" && c.seed == 0) {
+      json test = {{"query_accuracy", 0.5},
+                   {"subsets", {{"12", {{"blocking_agreement", 0.75}}}, {"43", {{"blocking_agreement", 1.0}}},
+                                {"L32-n2", {{"blocking_agreement", 0.0}}}}}};
+      write_result(f.results(), c.id, {{"result_key", c.result_key}, {"tests", {{"std", test}}}});
+    }
+  const auto pts = sweep_points(f.spec, f.cells, load_results(f.cells, f.results()), f.spec.report.figures[0]);
+  ASSERT_EQ(pts.size(), 2u);
+  EXPECT_EQ(pts[0].x, 12);
+  EXPECT_NEAR(pts[0].value, 0.75, 1e-9);
+  EXPECT_EQ(pts[1].x, 43);
+  EXPECT_NEAR(pts[1].value, 1.0, 1e-9);
+}

@@ -155,12 +155,13 @@ TableSpec read_table(const TomlReader& t, const Spec& spec, size_t index) {
 // "subset.<field>", "model.<config key>", "test.<param>" or "train.<param>".
 void check_axis(const TomlReader& f, const std::string& key, const std::string& axis) {
   if (axis == "alternative" && key == "x") return;  // which accepted answer was given (K1V1*: the region, Fig. 7a)
+  if (axis == "subset") return;                       // the subset's name as a number (an anchor pair "43")
   const auto dot = axis.find('.');
   const std::string head = axis.substr(0, dot);
   if (dot == std::string::npos || dot + 1 == axis.size() ||
       (head != "subset" && head != "model" && head != "test" && head != "train"))
-    f.fail(key, fmt::format("expected subset.<field>, model.<config key>, test.<param>, train.<param> or (x only) "
-                            "alternative, got \"{}\"", axis));
+    f.fail(key, fmt::format("expected subset, subset.<field>, model.<config key>, test.<param>, train.<param> or (x "
+                            "only) alternative, got \"{}\"", axis));
 }
 
 // A curve's y: a field of the training log. track.<dataset>.<metric> needs the dataset in some model's [train] track.
@@ -220,7 +221,7 @@ FigureSpec read_figure(const TomlReader& f, const Spec& spec, size_t index) {
     read_model_globs(f, spec, out);
   }
   if (out.kind == "sweep" || out.kind == "phase") {
-    out.metric = f.choice("metric", out.metric, accuracy_metric_names());
+    out.metric = f.choice("metric", out.metric, fraction_metric_names());
     out.x = f.str("x");
     check_axis(f, "x", out.x);
     if (out.kind == "phase") {

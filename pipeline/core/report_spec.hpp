@@ -77,7 +77,8 @@ struct FigureSpec {
   // matrix: which saved probe matrix, of which example, layer and seed
   std::string matrix = "mixing";  // mixing | info_flow
   int64_t example = 0, layer = -1, seed = 0;  // layer -1 = the last
-  // sweep / phase: axes read from the results ("subset.<field>", "model.<config key>", "test.<param>",
+  // sweep / phase: axes read from the results ("subset.<field>", "subset" (a numeric subset name, e.g. the anchor
+  // pair "43"), "model.<config key>", "test.<param>",
   // "train.<param>"; x may also be "alternative": the share of answers that were accepted alternative k, e.g.
   // the region of K1V1*); sweep draws one line per `series` value (model | architecture | train | test).
   // curve: y is a field of the training log (train_loss, or per epoch valid_loss / valid_query_accuracy /
@@ -99,10 +100,28 @@ inline const std::vector<std::string>& accuracy_metric_names() {
   static const std::vector<std::string> m = {"example_accuracy", "query_accuracy", "token_accuracy"};
   return m;
 }
+// The interventions probe's (stages/interventions.hpp): fractions of examples, shown in %, like accuracies.
+inline const std::vector<std::string>& agreement_metric_names() {
+  static const std::vector<std::string> m = {"blocking_agreement", "blocking_agreement_min", "substitution_agreement",
+                                             "substitution_agreement_min"};
+  return m;
+}
+// What a sweep or phase figure can plot: fractions, per subset too.
+inline const std::vector<std::string>& fraction_metric_names() {
+  static const std::vector<std::string> m = [] {
+    auto v = accuracy_metric_names();
+    v.insert(v.end(), agreement_metric_names().begin(), agreement_metric_names().end());
+    return v;
+  }();
+  return m;
+}
 inline const std::vector<std::string>& metric_names() {
-  static const std::vector<std::string> m = {"example_accuracy", "query_accuracy", "token_accuracy",
-                                             "mc_accuracy",      "mc_accuracy_norm", "perplexity",
-                                             "word_perplexity",  "bits_per_byte"};
+  static const std::vector<std::string> m = [] {
+    std::vector<std::string> v = {"example_accuracy", "query_accuracy",  "token_accuracy", "mc_accuracy",
+                                  "mc_accuracy_norm", "perplexity",      "word_perplexity", "bits_per_byte"};
+    v.insert(v.end(), agreement_metric_names().begin(), agreement_metric_names().end());
+    return v;
+  }();
   return m;
 }
 

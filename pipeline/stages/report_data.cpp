@@ -83,7 +83,16 @@ std::string metric_title(const std::string& m) {
          : m == "perplexity"       ? "perplexity (exp of the mean cross-entropy per token; lower is better)"
          : m == "word_perplexity"  ? "word perplexity (exp of the summed cross-entropy per whitespace word; lm-eval's "
                                      "word_perplexity; lower is better)"
-                                   : "bits per byte (summed cross-entropy / ln 2 per UTF-8 byte; lower is better)";
+         : m == "bits_per_byte"    ? "bits per byte (summed cross-entropy / ln 2 per UTF-8 byte; lower is better)"
+         : m == "blocking_agreement"
+             ? "blocking agreement (share of examples whose answer is unchanged when the SSM edges from the spec's "
+               "block_roles positions, e.g. a key and its anchor pair, to every later token are cut in every layer)"
+         : m == "substitution_agreement"
+             ? "substitution agreement (share of examples whose answer becomes their twin's when the tokens after the "
+               "twin_role positions take the twin's SSM inputs; the twin has those positions' tokens replaced by the "
+               "spec's twin_tokens)"
+         : m == "blocking_agreement_min" ? "blocking agreement of the worst subset (e.g. anchor pair)"
+                                         : "substitution agreement of the worst subset (e.g. anchor pair)";
 }
 
 }  // namespace repro

@@ -35,6 +35,12 @@ std::optional<double> subset_field(const std::string& subset, const std::string&
   return std::nullopt;
 }
 
+// A subset name that is a number (the composite task's anchor pairs "11" .. "44").
+std::optional<double> subset_number(const std::string& subset) {
+  if (subset.empty() || subset.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  return std::stod(subset);
+}
+
 std::optional<double> numeric(const sdk::Params& p, const std::string& key) {
   auto it = p.values().find(key);
   if (it == p.values().end()) return std::nullopt;
@@ -47,6 +53,7 @@ std::optional<double> numeric(const sdk::Params& p, const std::string& key) {
 // The value of an axis at (cell, test, subset): nullopt when it has none there.
 std::optional<double> axis_value(const Spec& spec, const std::string& axis, const Cell& c, const std::string& test,
                                  const std::string& subset) {
+  if (axis == "subset") return subset_number(subset);
   const size_t dot = axis.find('.');
   const std::string head = axis.substr(0, dot), key = axis.substr(dot + 1);
   if (head == "subset") return subset_field(subset, key);
@@ -265,7 +272,7 @@ std::string series_label(const Spec& spec, const FigureSpec& f, const std::strin
 std::vector<SweepPoint> sweep_points(const Spec& spec, const std::vector<Cell>& cells, const Results& res,
                                      const FigureSpec& f) {
   std::map<std::tuple<std::string, double, double>, std::vector<double>> acc;
-  const bool by_subset = f.x.rfind("subset.", 0) == 0 || f.y.rfind("subset.", 0) == 0;
+  const bool by_subset = f.x.rfind("subset", 0) == 0 || f.y.rfind("subset", 0) == 0;
   for (const Cell* c : figure_cells(cells, f)) {
     auto it = res.by_cell.find(c->id);
     if (it == res.by_cell.end()) continue;
