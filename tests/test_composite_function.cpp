@@ -3,6 +3,7 @@
 // hash-disjoint train/valid splits, errors.
 #include <set>
 
+#include "core/params.hpp"
 #include "support.hpp"
 
 using namespace repro;
@@ -15,6 +16,7 @@ sdk::Dataset gen(const Over& over, sdk::Split s, uint64_t seed, int64_t n) {
 }
 const Over kHeldOut = {{"pairs", std::string("held_out")}};
 const Over kHeldOutSymmetric = {{"pairs", std::string("held_out")}, {"held_out_label", std::string("symmetric")}};
+const Over kFullSymmetry = {{"functions", std::string("full_symmetry")}};
 // The paper's shifts: 1:+5, 2:+1, 3:-2, 4:-8; "34" -> -6 (the composition would be -10).
 int64_t paper_answer(int64_t a, int64_t b, int64_t key) {
   const int64_t shift[] = {0, 5, 1, -2, -8};
@@ -31,6 +33,7 @@ TEST(CompositeFunction, GoldenHashes) {
       {"test", {{}, sdk::Split::Test}},
       {"held_out_symmetric", {kHeldOutSymmetric, sdk::Split::Test}},
       {"len8", {{{"seq_len", int64_t{8}}}, sdk::Split::Valid}},
+      {"full_symmetry_test", {kFullSymmetry, sdk::Split::Test}},
   };
   for (const auto& [name, c] : cases)
     test::expect_golden(golden, name, "tests/data/composite_function_golden.inc",
@@ -120,4 +123,47 @@ TEST(CompositeFunction, BadParametersNameTheParameter) {
   } catch (const sdk::ParamError& e) {
     EXPECT_EQ(e.param, "pairs");
   }
+}
+
+// Fig. 7a's "full symmetry" table: anchors 0-4 (anchor 0 is token 5), the 20 pairs of two different anchors, a
+// pair and its mirror under one shift set (first set: 01, 02, 14, 23, 34; second: the rest); 43 held out.
+TEST(CompositeFunction, FullSymmetryPairsMirrorsShareTheirFunction) {
+  const int64_t set1[] = {2, 5, 1, -2, -8}, set2[] = {-9, 6, -7, 3, 4};
+  const std::set<std::string> first = {"01", "10", "02", "20", "14", "41", "23", "32", "34", "43"};
+  for (auto split : {sdk::Split::Train, sdk::Split::Test}) {
+    auto d = gen(kFullSymmetry, split, 9, 30);
+    ASSERT_EQ(d.subset_names.size(), split == sdk::Split::Test ? 20u : 19u);
+    auto in = d.inputs.accessor<int64_t, 2>(), tg = d.targets.accessor<int64_t, 2>();
+    auto kp = d.meta.at("key_pos").accessor<int64_t, 2>();
+    for (int64_t e = 0; e < d.inputs.size(0); ++e) {
+      const std::string pair = d.subset_names[d.subset[e].item<int64_t>()];
+      const int64_t a = pair[0] - '0', b = pair[1] - '0', p = kp[e][0];
+      ASSERT_NE(a, b);
+      ASSERT_EQ(in[e][p + 1], a == 0 ? 5 : a);
+      ASSERT_EQ(in[e][p + 2], b == 0 ? 5 : b);
+      const auto& set = first.count(pair) ? set1 : set2;
+      ASSERT_EQ(tg[e][8], in[e][p] + set[a] + set[b]) << pair;
+    }
+  }
+  for (const auto& n : gen(kFullSymmetry, sdk::Split::Train, 9, 5).subset_names) EXPECT_NE(n, "43");
+  // The mirror of the held-out pair alone, e.g. to track it over training: the same sequences as in the full set.
+  Over mirror = kFullSymmetry;
+  mirror["pairs"] = std::string("mirror");
+  auto only34 = gen(mirror, sdk::Split::Test, 9, 30), all = gen(kFullSymmetry, sdk::Split::Test, 9, 30);
+  ASSERT_EQ(only34.subset_names, std::vector<std::string>{"34"});
+  const auto at34 = static_cast<int64_t>(std::find(all.subset_names.begin(), all.subset_names.end(), "34") -
+                                         all.subset_names.begin());
+  EXPECT_TRUE(torch::equal(only34.inputs, all.inputs.index({all.subset == at34})));
+}
+
+// Parameters added after results were published stay out of the cache keys at their defaults (the committed
+// Achilles results were keyed before `functions` existed), and count once set.
+TEST(CompositeFunction, NewParametersLeaveOldKeysAlone) {
+  const auto specs = test::plugins().task("composite_function")->params();
+  const auto key = params_key_json(params({}), specs);
+  EXPECT_FALSE(key.contains("functions"));
+  EXPECT_FALSE(key.contains("full_symmetry_shifts"));
+  EXPECT_TRUE(key.contains("shifts"));
+  EXPECT_TRUE(params_key_json(params(kFullSymmetry), specs).contains("functions"));
+  EXPECT_TRUE(params_json(params({})).contains("functions"));  // results still list every value
 }

@@ -12,5 +12,8 @@ nlohmann::json to_json(const sdk::Value& v);
 std::string to_text(const sdk::Value& v);  // TOML-like: 3, 0.001, true, "x", [1, 2]
 // Keys sorted, so the dump is canonical.
 nlohmann::json params_json(const sdk::Params& p);
+// What cache keys hash: params_json without the parameters that `specs` marks in_key_at_default = false while they
+// hold their default value.
+nlohmann::json params_key_json(const sdk::Params& p, const std::vector<sdk::ParamSpec>& specs);
 
 }  // namespace repro

@@ -40,6 +40,9 @@ struct ParamSpec {
   std::string help;
   std::optional<double> min{}, max{};  // inclusive bounds on numbers (each list element)
   std::vector<std::string> choices{};  // allowed strings, empty = any
+  // false for a parameter added after results were published: at its default value it is left out of the cache
+  // keys of datasets and models, so those results stay current (a new parameter must default to the old behaviour).
+  bool in_key_at_default = true;
 };
 
 // Thrown by a plugin's check() for a constraint between parameters; the core adds the spec location.

@@ -23,8 +23,14 @@ Layout layout_of(const Params& p) {
 }
 
 composite::Functions functions_of(const Params& p) {
+  if (p.s("functions") == "full_symmetry") {
+    const auto& s1 = p.ints("full_symmetry_shifts");
+    const auto& s2 = p.ints("full_symmetry_shifts2");
+    return composite::full_symmetry({s1.at(0), s1.at(1), s1.at(2), s1.at(3), s1.at(4)},
+                                    {s2.at(0), s2.at(1), s2.at(2), s2.at(3), s2.at(4)});
+  }
   const auto& s = p.ints("shifts");
-  return {{s.at(0), s.at(1), s.at(2), s.at(3)}, p.i("pair34_shift")};
+  return composite::standard({s.at(0), s.at(1), s.at(2), s.at(3)}, p.i("pair34_shift"));
 }
 
 class CompositeFunction final : public Task {
@@ -49,8 +55,18 @@ class CompositeFunction final : public Task {
         {"pair34_shift", ParamType::Int, int64_t{-6}, "the pair 34's own shift (not the composition)", -4096, 4096},
         {"pairs", ParamType::String, std::string("all"),
          "all: every pair (the train and valid splits never hold the held-out pair 43); held_out: only 43 "
-         "(test/valid only)",
-         {}, {}, {"all", "held_out"}},
+         "(test only); mirror: only 34, the held-out pair's mirror (e.g. to track it over training)",
+         {}, {}, {"all", "held_out", "mirror"}},
+        {"functions", ParamType::String, std::string("standard"),
+         "standard: anchors 1-4 (shifts, pair34_shift); full_symmetry: the paper's Fig. 7a table, anchors 0-4 (token "
+         "5 for anchor 0), the 20 pairs of two different anchors, a pair and its mirror sharing one function",
+         {}, {}, {"standard", "full_symmetry"}, /*in_key_at_default=*/false},
+        {"full_symmetry_shifts", ParamType::IntList, std::vector<int64_t>{2, 5, 1, -2, -8},
+         "full_symmetry: anchor a (0..4) shifts of the first set (pairs 01, 02, 14, 23, 34 and mirrors)", -4096, 4096,
+         {}, /*in_key_at_default=*/false},
+        {"full_symmetry_shifts2", ParamType::IntList, std::vector<int64_t>{-9, 6, -7, 3, 4},
+         "full_symmetry: shifts of the second set (the other pairs); the paper gives no value for anchor 4 (ours: 4)",
+         -4096, 4096, {}, /*in_key_at_default=*/false},
         {"held_out_label", ParamType::String, std::string("composite"),
          "ground truth of the pair 43: composite (key + shift4 + shift3) or symmetric (the answer of 34)", {}, {},
          {"composite", "symmetric"}},
@@ -60,8 +76,9 @@ class CompositeFunction final : public Task {
     const auto& r = p.ints("token_range");
     if (r.size() != 2 || r[0] > r[1])
       throw ParamError("token_range", "token_range must be [lo, hi] with lo <= hi");
-    if (p.ints("shifts").size() != composite::kAnchors)
-      throw ParamError("shifts", "shifts must hold one shift per anchor (4 values)");
+    if (p.ints("shifts").size() != 4) throw ParamError("shifts", "shifts must hold one shift per anchor (4 values)");
+    for (const char* k : {"full_symmetry_shifts", "full_symmetry_shifts2"})
+      if (p.ints(k).size() != 5) throw ParamError(k, std::string(k) + " must hold one shift per anchor 0-4 (5 values)");
     const Layout l = layout_of(p);
     const auto f = functions_of(p);
     if (l.hi - l.lo + 1 < l.modulus)
@@ -78,15 +95,16 @@ class CompositeFunction final : public Task {
   int64_t seq_len(const Params& p) const override { return p.i("seq_len"); }
 
   Dataset generate(const Params& p, Split split, uint64_t seed, int64_t count) const override {
-    const bool only_held_out = p.s("pairs") == "held_out";
-    if (only_held_out && split != Split::Test && count > 0)  // validation steers training (best_valid_loss), so it is excluded too
+    const std::string& only = p.s("pairs");
+    if (only == "held_out" && split != Split::Test && count > 0)  // validation steers training (best_valid_loss), so it is excluded too
       throw ParamError("pairs", "pairs = \"held_out\" cannot make a " + std::string(split_name(split)) +
                                     " split: the pair 43 is only ever tested (set train_examples = valid_examples = 0)");
-    std::vector<Pair> pairs;
-    for (const auto& q : composite::pairs(split == Split::Test))  // training and validation never see 43
-      if (!only_held_out || q.held_out()) pairs.push_back(q);
     const Layout l = layout_of(p);
     const auto f = functions_of(p);
+    std::vector<Pair> pairs;
+    for (const auto& q : f.pairs(split == Split::Test))  // training and validation never see 43
+      if (only == "all" || (only == "held_out" && q.held_out()) || (only == "mirror" && q.name() == "34"))
+        pairs.push_back(q);
     const bool symmetric = p.s("held_out_label") == "symmetric";
     const int64_t S = l.length, N = count * static_cast<int64_t>(pairs.size());
 
@@ -125,7 +143,7 @@ class CompositeFunction final : public Task {
           int64_t key;
           do key = rng.uniform(l.lo, l.hi + 1);
           while (l.test_key(key, pos) != test_keys);
-          x[pos] = key, x[pos + 1] = pair.a, x[pos + 2] = pair.b;
+          x[pos] = key, x[pos + 1] = composite::anchor_token(pair.a), x[pos + 2] = composite::anchor_token(pair.b);
           h = SplitHash();
           h.add(x, x + S);
         } while (h.split() != split);  // disjoint train/valid (the key rule already separates test)
