@@ -37,12 +37,18 @@ nlohmann::json params_json(const sdk::Params& p) {
   return j;
 }
 
-nlohmann::json params_key_json(const sdk::Params& p, const std::vector<sdk::ParamSpec>& specs) {
-  nlohmann::json j = params_json(p);
+std::set<std::string> unkeyed_params(const sdk::Params& p, const std::vector<sdk::ParamSpec>& specs) {
+  std::set<std::string> out;
   for (const auto& s : specs) {
     const auto it = p.values().find(s.name);
-    if (!s.in_key_at_default && it != p.values().end() && it->second == s.default_value) j.erase(s.name);
+    if (!s.in_key_at_default && it != p.values().end() && it->second == s.default_value) out.insert(s.name);
   }
+  return out;
+}
+
+nlohmann::json params_key_json(const sdk::Params& p, const std::vector<sdk::ParamSpec>& specs) {
+  nlohmann::json j = params_json(p);
+  for (const auto& name : unkeyed_params(p, specs)) j.erase(name);
   return j;
 }
 

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <repro/sdk.hpp>
 
+#include <set>
 #include <string>
 
 namespace repro {
@@ -12,8 +13,9 @@ nlohmann::json to_json(const sdk::Value& v);
 std::string to_text(const sdk::Value& v);  // TOML-like: 3, 0.001, true, "x", [1, 2]
 // Keys sorted, so the dump is canonical.
 nlohmann::json params_json(const sdk::Params& p);
-// What cache keys hash: params_json without the parameters that `specs` marks in_key_at_default = false while they
-// hold their default value.
+// The parameters that `specs` marks in_key_at_default = false and that hold their default value.
+std::set<std::string> unkeyed_params(const sdk::Params& p, const std::vector<sdk::ParamSpec>& specs);
+// What cache keys hash: params_json without the unkeyed parameters.
 nlohmann::json params_key_json(const sdk::Params& p, const std::vector<sdk::ParamSpec>& specs);
 
 }  // namespace repro

@@ -10,6 +10,7 @@
 
 #include "fs.hpp"
 #include "hash.hpp"
+#include "params.hpp"
 #include "plugins.hpp"
 #include "toml_reader.hpp"
 
@@ -199,6 +200,7 @@ Spec load_spec(const std::string& path, const PluginRegistry& plugins, const std
     out.loc = d.where();
     out.task = d.str("task");
     out.params = plugin_params(d, "task", "params", [&] { return plugins.task(out.task); });
+    out.unkeyed = unkeyed_params(out.params, plugins.task(out.task)->params());
     out.label = d.cell_text("label", id);
     out.train_examples = d.integer("train_examples", 0, 0, kBig);
     out.valid_examples = d.integer("valid_examples", 0, 0, kBig);
@@ -218,6 +220,7 @@ Spec load_spec(const std::string& path, const PluginRegistry& plugins, const std
     out.loc = m.where();
     out.architecture = m.str("architecture");
     out.config = plugin_params(m, "architecture", "config", [&] { return plugins.architecture(out.architecture); });
+    out.unkeyed = unkeyed_params(out.config, plugins.architecture(out.architecture)->params());
     out.label = m.cell_text("label", id);
     out.train = m.sub_opt("train") ? read_train(m.sub("train"), s.train, s.datasets) : s.train;
     m.finish();

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@ class TomlReader;
 struct DatasetSpec {
   std::string id, task;
   sdk::Params params;
+  std::set<std::string> unkeyed;  // parameters at a default that cache keys leave out: reports do not list them
   int64_t train_examples = 0, valid_examples = 0, test_examples = 0;
   uint64_t seed = 0;  // data seed: each split draws from an independent stream derived from it
   std::string label;
@@ -45,6 +47,7 @@ struct TrainSpec {
 struct ModelSpec {
   std::string id, architecture, label;
   sdk::Params config;
+  std::set<std::string> unkeyed;  // as DatasetSpec's
   TrainSpec train;  // the experiment's [train] with this model's [models.<id>.train] overrides
   Location loc;
 };

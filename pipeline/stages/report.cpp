@@ -35,14 +35,16 @@ std::string methods(const Spec& spec, const Results& res) {
     << "| id | task | params | train / valid / test examples per subset | data seed |\n|---|---|---|---|---|\n";
   for (const auto& [id, d] : spec.datasets) {
     std::string ps;
-    for (const auto& [k, v] : d.params.values()) ps += (ps.empty() ? "" : ", ") + k + " = " + to_text(v);
+    for (const auto& [k, v] : d.params.values())
+      if (!d.unkeyed.count(k)) ps += (ps.empty() ? "" : ", ") + k + " = " + to_text(v);
     o << fmt::format("| {} | {} | {} | {} / {} / {} | {} |\n", id, d.task, ps, d.train_examples, d.valid_examples,
                      d.test_examples, d.seed);
   }
   o << "\n**Models** (parameter counts from the trained cells):\n\n| id | architecture | config | parameters |\n|---|---|---|---|\n";
   for (const auto& [id, m] : spec.models) {
     std::string cfg, params = "not run";
-    for (const auto& [k, v] : m.config.values()) cfg += (cfg.empty() ? "" : ", ") + k + " = " + to_text(v);
+    for (const auto& [k, v] : m.config.values())
+      if (!m.unkeyed.count(k)) cfg += (cfg.empty() ? "" : ", ") + k + " = " + to_text(v);
     for (const auto& [_, r] : res.by_cell)
       if (r["model"] == id) params = fmt::format("{}", r["training"]["parameters"].get<int64_t>());
     o << fmt::format("| {} | {} | {} | {} |\n", id, m.architecture, cfg, params);
