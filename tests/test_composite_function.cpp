@@ -156,14 +156,16 @@ TEST(CompositeFunction, FullSymmetryPairsMirrorsShareTheirFunction) {
   EXPECT_TRUE(torch::equal(only34.inputs, all.inputs.index({all.subset == at34})));
 }
 
-// Parameters added after results were published stay out of the cache keys at their defaults (the committed
-// Achilles results were keyed before `functions` existed), and count once set.
+// Parameters added after results were published stay out of the cache keys while all are at their defaults (the
+// committed Achilles results were keyed before `functions` existed), and all count once one is set.
 TEST(CompositeFunction, NewParametersLeaveOldKeysAlone) {
   const auto specs = test::plugins().task("composite_function")->params();
   const auto key = params_key_json(params({}), specs);
   EXPECT_FALSE(key.contains("functions"));
   EXPECT_FALSE(key.contains("full_symmetry_shifts"));
   EXPECT_TRUE(key.contains("shifts"));
-  EXPECT_TRUE(params_key_json(params(kFullSymmetry), specs).contains("functions"));
+  const auto full = params_key_json(params(kFullSymmetry), specs);  // a later feature in use: all of them count
+  EXPECT_TRUE(full.contains("functions"));
+  EXPECT_TRUE(full.contains("full_symmetry_shifts2"));
   EXPECT_TRUE(params_json(params({})).contains("functions"));  // results still list every value
 }

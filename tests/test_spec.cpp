@@ -1,7 +1,6 @@
 // Every class of spec error gives one line "file:line:col: key: message".
 #include <regex>
 
-#include "core/plan.hpp"
 #include "core/spec.hpp"
 #include "core/toml_guard.hpp"
 #include "support.hpp"
@@ -167,27 +166,6 @@ TEST(TomlGuard, NonAsciiRightAfterABackslashInAMultiLineBasicString) {
   EXPECT_FALSE(at("s = \"\"\"\\\n  x γ\"\"\"\n"));  // the line after the backslash starts in ASCII
   EXPECT_FALSE(at("s = \"\\ γ\"\n"));                // one-line strings: TOML++ refuses the escape safely
   EXPECT_FALSE(at("s = '''\\\n γ'''\n"));            // no escapes in literal strings
-}
-
-// paper/achilles-interventions.toml repeats the composite spec's data, models and training so that its cells train
-// the very same models (same keys: one store trains them once); only the probe, and so the result keys, differ.
-TEST(Spec, AchillesInterventionsShareTheCompositeSpecsModels) {
-  const std::string dir = REPRO_PAPER_DIR;
-  const auto iv = load_spec(dir + "/achilles-interventions.toml", test::plugins());
-  const auto comp = load_spec(dir + "/achilles-composite.toml", test::plugins());
-  std::map<std::string, const Cell*> by_id;
-  const auto comp_cells = plan_cells(comp, test::plugins());
-  for (const auto& c : comp_cells) by_id[c.id] = &c;
-  const auto cells = plan_cells(iv, test::plugins());
-  ASSERT_EQ(cells.size(), 6u);
-  for (const auto& c : cells) {
-    ASSERT_TRUE(by_id.count(c.id)) << c.id;
-    EXPECT_EQ(c.model_key, by_id[c.id]->model_key) << c.id;
-    EXPECT_NE(c.result_key, by_id[c.id]->result_key) << c.id;
-  }
-  ASSERT_TRUE(iv.probe.interventions);
-  EXPECT_EQ(iv.probe.interventions->twin_tokens, (std::vector<int64_t>{4, 3}));
-  EXPECT_FALSE(comp.probe.interventions);
 }
 
 TEST(Spec, InterventionsNameATestSetRolesAndTokensInTheVocabulary) {

@@ -40,8 +40,10 @@ nlohmann::json params_json(const sdk::Params& p) {
 std::set<std::string> unkeyed_params(const sdk::Params& p, const std::vector<sdk::ParamSpec>& specs) {
   std::set<std::string> out;
   for (const auto& s : specs) {
+    if (s.in_key_at_default) continue;
     const auto it = p.values().find(s.name);
-    if (!s.in_key_at_default && it != p.values().end() && it->second == s.default_value) out.insert(s.name);
+    if (it != p.values().end() && !(it->second == s.default_value)) return {};  // a later feature in use: all count
+    out.insert(s.name);
   }
   return out;
 }

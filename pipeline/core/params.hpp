@@ -13,7 +13,8 @@ nlohmann::json to_json(const sdk::Value& v);
 std::string to_text(const sdk::Value& v);  // TOML-like: 3, 0.001, true, "x", [1, 2]
 // Keys sorted, so the dump is canonical.
 nlohmann::json params_json(const sdk::Params& p);
-// The parameters that `specs` marks in_key_at_default = false and that hold their default value.
+// The parameters that `specs` marks in_key_at_default = false when every one of them holds its default value (the
+// behaviour from before they existed), else none: then they all describe what is built.
 std::set<std::string> unkeyed_params(const sdk::Params& p, const std::vector<sdk::ParamSpec>& specs);
 // What cache keys hash: params_json without the unkeyed parameters.
 nlohmann::json params_key_json(const sdk::Params& p, const std::vector<sdk::ParamSpec>& specs);

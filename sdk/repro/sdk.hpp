@@ -40,8 +40,9 @@ struct ParamSpec {
   std::string help;
   std::optional<double> min{}, max{};  // inclusive bounds on numbers (each list element)
   std::vector<std::string> choices{};  // allowed strings, empty = any
-  // false for a parameter added after results were published: at its default value it is left out of the cache
-  // keys of datasets and models, so those results stay current (a new parameter must default to the old behaviour).
+  // false for a parameter added after results were published: while all such parameters hold their defaults they
+  // are left out of the cache keys of datasets and models, so those results stay current (a new parameter must
+  // default to the old behaviour); once one is set, all of them count.
   bool in_key_at_default = true;
 };
 
