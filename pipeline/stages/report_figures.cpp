@@ -193,7 +193,10 @@ ReportFigure sweep_figure(const Spec& spec, const std::vector<Cell>& cells, cons
     LinePlot p;
     p.title = f.title;
     p.xlabel = axis_title(f.x, f.xlabel);
-    p.ylabel = axis_title(metric_title(f.metric) + ", %", f.ylabel);
+    // The metric's name without its parenthesised definition (the report's Metrics paragraph has that), so the
+    // label fits beside the plot.
+    const std::string title = metric_title(f.metric);
+    p.ylabel = axis_title(title.substr(0, title.find(" (")) + ", %", f.ylabel);
     p.logx = f.logx;
     std::set<double> xs;
     for (const auto& pt : pts) {
