@@ -83,7 +83,9 @@ json intervention_metrics(sdk::Model& model, const InterventionSpec& spec, const
     sdk::SsmIntervention swap;
     swap.substitute = on(substitute);
     swap.donor = model.internals(twin);
-    const auto plain = preds(model.forward(tok)), twin_plain = preds(model.forward(twin));
+    // The references go through intervene() too, with nothing to do: the same code path as the interventions (on
+    // CUDA forward() may take a fused kernel whose rounding could flip a near-tie and pass for an effect).
+    const auto plain = preds(model.intervene(tok, {})), twin_plain = preds(model.intervene(twin, {}));
     const auto mask = scored.slice(0, b, e);
     // An example agrees when every scored position does (positions without a score always "agree").
     const auto same = [&](const Tensor& a, const Tensor& c) { return ((a == c) | ~mask).all(1); };
