@@ -161,6 +161,7 @@ class Model : public torch::nn::Module {
   //   "ssm.C" [B,L,N], "ssm.D" [D], "ssm.y" [B,L,D] scan output including the D skip, before any gate.
   virtual std::vector<std::map<std::string, torch::Tensor>> internals(const torch::Tensor& /*tokens*/) { return {}; }
   // Probe hook: logits [B, L, vocab] of a forward pass under `iv` (no gradients); undefined when not supported.
+  // An empty `iv` is the plain forward pass, computed the way the interventions are (the reference to compare with).
   virtual torch::Tensor intervene(const torch::Tensor& /*tokens*/, const SsmIntervention& /*iv*/) { return {}; }
 };
 
