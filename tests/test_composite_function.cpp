@@ -160,11 +160,11 @@ TEST(CompositeFunction, FullSymmetryPairsMirrorsShareTheirFunction) {
 // committed Achilles results were keyed before `functions` existed), and all count once one is set.
 TEST(CompositeFunction, NewParametersLeaveOldKeysAlone) {
   const auto specs = test::plugins().task("composite_function")->params();
-  const auto key = params_key_json(params({}), specs);
+  const auto key = params_key_json(params({}), unkeyed_params(params({}), specs));
   EXPECT_FALSE(key.contains("functions"));
   EXPECT_FALSE(key.contains("full_symmetry_shifts"));
   EXPECT_TRUE(key.contains("shifts"));
-  const auto full = params_key_json(params(kFullSymmetry), specs);  // a later feature in use: all of them count
+  const auto full = params_key_json(params(kFullSymmetry), unkeyed_params(params(kFullSymmetry), specs));  // a later feature in use: all of them count
   EXPECT_TRUE(full.contains("functions"));
   EXPECT_TRUE(full.contains("full_symmetry_shifts2"));
   EXPECT_TRUE(params_json(params({})).contains("functions"));  // results still list every value

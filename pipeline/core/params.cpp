@@ -48,9 +48,9 @@ std::set<std::string> unkeyed_params(const sdk::Params& p, const std::vector<sdk
   return out;
 }
 
-nlohmann::json params_key_json(const sdk::Params& p, const std::vector<sdk::ParamSpec>& specs) {
+nlohmann::json params_key_json(const sdk::Params& p, const std::set<std::string>& unkeyed) {
   nlohmann::json j = params_json(p);
-  for (const auto& name : unkeyed_params(p, specs)) j.erase(name);
+  for (const auto& name : unkeyed) j.erase(name);
   return j;
 }
 

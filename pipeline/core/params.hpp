@@ -16,7 +16,7 @@ nlohmann::json params_json(const sdk::Params& p);
 // The parameters that `specs` marks in_key_at_default = false when every one of them holds its default value (the
 // behaviour from before they existed), else none: then they all describe what is built.
 std::set<std::string> unkeyed_params(const sdk::Params& p, const std::vector<sdk::ParamSpec>& specs);
-// What cache keys hash: params_json without the unkeyed parameters.
-nlohmann::json params_key_json(const sdk::Params& p, const std::vector<sdk::ParamSpec>& specs);
+// What cache keys hash: params_json without the unkeyed parameters (DatasetSpec/ModelSpec::unkeyed).
+nlohmann::json params_key_json(const sdk::Params& p, const std::set<std::string>& unkeyed);
 
 }  // namespace repro
