@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tools/gpu-slice.sh (run on the GPU host inside one time-limited call), here on CPU with a fake nvidia-smi: a slice
 # that finishes packs its results; one stopped by its budget still packs what finished and says rc=124; a spec left
-# without time is skipped, not started. Usage: gpu_slice.sh <repro binary> <tests dir>
+# without time is skipped, not started; a cell with a committed result is not run again. Usage: gpu_slice.sh <repro binary> <tests dir>
 set -uo pipefail
 repro=$1
 src=$2
@@ -17,6 +17,12 @@ check "finished slice exits 0" [ $? -eq 0 ]
 check "slice.log says rc=0 with 2 workers on 1 GPU" grep -q '^spec.toml@\*__s0 rc=0 wall_s=[0-9]* gpus=1 workers=2 threads_each=1$' a/out/slice.log
 check "results.tgz holds exactly the selected cell" [ "$(tar tzf a/out/results.tgz | grep -c '\.json$')" -eq 1 ]
 check "the cell's result is the s0 one" grep -qx r/sweep/std__tf__s0.json <(tar tzf a/out/results.tgz)
+
+export REPRO_SLICE_COMMITTED="$work/a/r"  # as if slice a's results were committed
+slice c 120 2 "spec.toml@*__s0"
+check "a cell with a committed result is not run again" grep -q "1 up to date, 2 not selected, 0 to run" c.log c/out/sweeps.log
+check "and its result is packed as committed" cmp c/r/sweep/std__tf__s0.json a/r/sweep/std__tf__s0.json
+unset REPRO_SLICE_COMMITTED
 
 slice t 120 1x3 "spec.toml@*__s[12]"
 check "threads slice exits 0" [ $? -eq 0 ]

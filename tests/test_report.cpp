@@ -434,7 +434,25 @@ TEST(ReportFigures, NumericSubsetNamesAndAgreementMetrics) {
   const auto pts = sweep_points(f.spec, f.cells, load_results(f.cells, f.results()), f.spec.report.figures[0]);
   ASSERT_EQ(pts.size(), 2u);
   EXPECT_EQ(pts[0].x, 12);
+  EXPECT_EQ(pts[0].x_name, "12");
   EXPECT_NEAR(pts[0].value, 0.75, 1e-9);
   EXPECT_EQ(pts[1].x, 43);
   EXPECT_NEAR(pts[1].value, 1.0, 1e-9);
+  // Drawn as categories: at ranks 0 and 1 under their own names, not at 12 and 43.
+  const auto figs = report_figures(f.spec, f.cells, load_results(f.cells, f.results()));
+  ASSERT_TRUE(figs.at(0).figure.has_value());
+  const std::string& script = figs[0].figure->script;
+  EXPECT_NE(script.find("set xtics (\"12\" 0, \"43\" 1)"), std::string::npos) << script;
+  EXPECT_NE(script.find("\n0 75\n1 100\n"), std::string::npos) << script;
+}
+
+TEST(ReportFigures, LongTitlesWrapInsideTheCanvas) {
+  const std::string title(40, 'a');
+  LinePlot p;
+  p.title = title + " " + title + " " + title;  // 122 characters
+  p.series.push_back({"s", {{0, 1}}});
+  const std::string script = line_figure("t", p).script;
+  EXPECT_NE(script.find("set title \"" + title + "\\n" + title + "\\n" + title + "\""), std::string::npos) << script;
+  p.title = "short title";
+  EXPECT_NE(line_figure("t", p).script.find("set title \"short title\"\n"), std::string::npos);
 }

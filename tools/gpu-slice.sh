@@ -7,7 +7,9 @@
 # limited to GLOB when given (e.g. paper/table3.toml@'*__s1'), and stops the sweep SECONDS after it started, less
 # a margin, so that what finished is always packed into $OUT/results.tgz (results/<spec>/ of every spec) with
 # $OUT/slice.log (one line per spec: exit code, wall seconds). A killed cell keeps its checkpoint in /tmp/store:
-# the next slice on the same warm machine resumes it. Uses the carried .repro/bundle (tools/gpu-bundle.sh), else a
+# the next slice on the same warm machine resumes it. Each spec's committed results (results/<name>/, or
+# REPRO_SLICE_COMMITTED/<name>/) seed the host's results folder first, so cells already published are not run
+# again (their JSONs come back in results.tgz too; they are unchanged). Uses the carried .repro/bundle (tools/gpu-bundle.sh), else a
 # build from tools/gpu-host.sh in /tmp/build. Tests set REPRO_SLICE_DEVICE=cpu, REPRO_SLICE_REPRO, REPRO_SLICE_WORK.
 set -uo pipefail
 [ $# -ge 3 ] || { echo "usage: tools/gpu-slice.sh SECONDS WORKERS_PER_GPU[xTHREADS] SPEC[@GLOB] ..." >&2; exit 2; }
@@ -22,6 +24,7 @@ source "$root/tools/unpack-carried.sh"  # the binaries, and the text corpus of p
 if [ -n "${REPRO_SLICE_REPRO:-}" ]; then repro=("$REPRO_SLICE_REPRO")  # tests: a given binary
 elif [ -x "$root/.repro/bundle/env" ]; then repro=("$root/.repro/bundle/env" repro); else repro=(/tmp/build/repro); fi
 w=${REPRO_SLICE_WORK:-/tmp}  # store/, r/ (results), reports/
+committed=${REPRO_SLICE_COMMITTED:-$root/results}
 export NCCL_NVLS_ENABLE=0  # NVLink multicast off (the device notes ask it)
 device=${REPRO_SLICE_DEVICE:-cuda}  # tests run it on cpu
 ngpu=$(nvidia-smi -L | grep -c '^GPU')
@@ -29,6 +32,8 @@ gpus=$(for g in $(seq 0 $((ngpu - 1))); do for _ in $(seq "$per_gpu"); do printf
 out=${OUT:-$w/out}; mkdir -p "$out" "$w/r"
 for item in "$@"; do
   spec=${item%%@*} only=(); [ "$item" != "$spec" ] && only=(--only "${item#*@}")
+  name=$(sed -n 's/^name = "\(.*\)"/\1/p' "$spec" | head -1)
+  [ -z "$name" ] || [ ! -d "$committed/$name" ] || [ -d "$w/r/$name" ] || cp -r "$committed/$name" "$w/r/"
   left=$((budget - margin - (SECONDS - start)))
   [ "$left" -gt 10 ] || { echo "$item skipped: no time left" >>"$out/slice.log"; continue; }
   t=$SECONDS

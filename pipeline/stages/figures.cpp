@@ -23,6 +23,22 @@ std::string quoted(std::string s) {
   return "\"" + s + "\"";
 }
 
+// A title over ~72 characters runs past the canvas's left edge (the key takes the right third): broken into
+// lines at spaces, joined by gnuplot's "\n".
+std::string wrapped(const std::string& title) {
+  constexpr size_t kWidth = 72;
+  std::string out, line, word;
+  std::istringstream words(title);
+  while (words >> word) {
+    if (!line.empty() && line.size() + 1 + word.size() > kWidth) {
+      out += line + "\\n";
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + word;
+  }
+  return out + line;
+}
+
 // One style for every figure: the same font, grid and palette (viridis: light = high, as in the paper).
 constexpr const char* kStyle =
     "set grid\nset key outside right top\n"
@@ -54,7 +70,7 @@ std::string GnuplotFigure::hash() const { return sha1_hex(script); }
 
 GnuplotFigure line_figure(const std::string& name, const LinePlot& p) {
   std::ostringstream s;
-  s << kStyle << "set title " << quoted(p.title) << "\nset xlabel " << quoted(p.xlabel) << "\nset ylabel "
+  s << kStyle << "set title " << quoted(wrapped(p.title)) << "\nset xlabel " << quoted(p.xlabel) << "\nset ylabel "
     << quoted(p.ylabel) << "\n";
   if (p.logx) s << "set logscale x 2\n";
   if (p.logy) s << "set logscale y\n";
@@ -80,7 +96,7 @@ GnuplotFigure line_figure(const std::string& name, const LinePlot& p) {
 GnuplotFigure heatmap_figure(const std::string& name, const Heatmap& h) {
   std::ostringstream s;
   const size_t rows = h.values.size(), cols = rows ? h.values[0].size() : 0;
-  s << kStyle << "unset grid\nset title " << quoted(h.title) << "\nset xlabel " << quoted(h.xlabel)
+  s << kStyle << "unset grid\nset title " << quoted(wrapped(h.title)) << "\nset xlabel " << quoted(h.xlabel)
     << "\nset ylabel " << quoted(h.ylabel) << "\nset cblabel " << quoted(h.cblabel) << "\n";
   s << "set xrange [-0.5:" << number(cols - 0.5) << "]\n";
   if (h.matrix_orientation) s << "set yrange [" << number(rows - 0.5) << ":-0.5]\nset size ratio -1\n";

@@ -198,15 +198,26 @@ ReportFigure sweep_figure(const Spec& spec, const std::vector<Cell>& cells, cons
     const std::string title = metric_title(f.metric);
     p.ylabel = axis_title(title.substr(0, title.find(" (")) + ", %", f.ylabel);
     p.logx = f.logx;
+    // Named categories (the composite task's anchor pairs 11, 12, ..., 44) are spaced evenly in their numeric
+    // order and labelled with their names: at their numeric values 11-14 would crowd together, far from 21.
+    std::map<double, std::string> categories;
+    for (const auto& pt : pts)
+      if (!pt.x_name.empty()) categories[pt.x] = pt.x_name;
+    std::map<double, double> rank;
+    for (const auto& [x, _] : categories) rank.emplace(x, static_cast<double>(rank.size()));
     std::set<double> xs;
     for (const auto& pt : pts) {
       if (p.series.empty() || p.series.back().name != pt.series) p.series.push_back({pt.series, {}});
-      p.series.back().points.emplace_back(pt.x, 100 * pt.value);
-      xs.insert(pt.x);
+      const double x = categories.empty() ? pt.x : rank.at(pt.x);
+      p.series.back().points.emplace_back(x, 100 * pt.value);
+      xs.insert(x);
     }
-    // Tics at the measured values (e.g. 4, 8, 16 pairs), not at gnuplot's round numbers between them.
-    if (xs.size() <= 16)
+    if (!categories.empty()) {
+      p.logx = false;
+      for (const auto& [x, name] : categories) p.xtics.emplace_back(rank.at(x), name);
+    } else if (xs.size() <= 16) {  // tics at the measured values (e.g. 4, 8, 16 pairs), not at round numbers
       for (double x : xs) p.xtics.emplace_back(x, fmt::format("{:g}", x));
+    }
     out.figure = line_figure(name, p);
     return out;
   }
@@ -275,6 +286,7 @@ std::string series_label(const Spec& spec, const FigureSpec& f, const std::strin
 std::vector<SweepPoint> sweep_points(const Spec& spec, const std::vector<Cell>& cells, const Results& res,
                                      const FigureSpec& f) {
   std::map<std::tuple<std::string, double, double>, std::vector<double>> acc;
+  std::map<double, std::string> names;  // x = "subset": a subset number's name
   const bool by_subset = f.x.rfind("subset", 0) == 0 || f.y.rfind("subset", 0) == 0;
   for (const Cell* c : figure_cells(cells, f)) {
     auto it = res.by_cell.find(c->id);
@@ -298,11 +310,13 @@ std::vector<SweepPoint> sweep_points(const Spec& spec, const std::vector<Cell>& 
         auto y = f.y.empty() ? std::optional<double>(0) : axis_value(spec, f.y, *c, test, s);
         auto v = metric_of(it->second, test, f.metric, s);
         if (x && y && v) acc[{series_of(spec, f, *c, test), *x, *y}].push_back(*v);
+        if (x && f.x == "subset") names[*x] = s;
       }
     }
   }
   std::vector<SweepPoint> out;
-  for (const auto& [k, v] : acc) out.push_back({std::get<0>(k), std::get<1>(k), std::get<2>(k), stat(v).mean});
+  for (const auto& [k, v] : acc)
+    out.push_back({std::get<0>(k), std::get<1>(k), std::get<2>(k), stat(v).mean, names.count(std::get<1>(k)) ? names[std::get<1>(k)] : ""});
   return out;
 }
 

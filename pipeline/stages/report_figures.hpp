@@ -26,6 +26,7 @@ std::vector<ReportFigure> report_figures(const Spec& spec, const std::vector<Cel
 struct SweepPoint {
   std::string series;
   double x = 0, y = 0, value = 0;
+  std::string x_name;  // x = "subset": the subset's own name (e.g. "04"), a category drawn at its rank, not at x
 };
 std::vector<SweepPoint> sweep_points(const Spec& spec, const std::vector<Cell>& cells, const Results& res,
                                      const FigureSpec& f);

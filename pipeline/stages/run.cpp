@@ -116,6 +116,20 @@ void run_cell(const Spec& spec, const PluginRegistry& plugins, const Store& stor
 
 namespace {
 
+bool selected(const Cell& c, const RunOptions& opts) {
+  return (opts.only.empty() || matches_any(opts.only, c.id)) && (opts.cell.empty() || c.id == opts.cell);
+}
+
+// "N <current>, M to run", and with --only/--cell how many cells they leave out: those are neither current nor
+// to run (counting them as current hid, in a dry run, the cells still missing outside the selection).
+std::string cell_counts(const std::vector<Cell>& cells, const std::vector<const Cell*>& stale, const RunOptions& opts,
+                        const char* current) {
+  const auto chosen = static_cast<size_t>(std::count_if(cells.begin(), cells.end(), [&](const Cell& c) { return selected(c, opts); }));
+  std::string s = fmt::format("{} {}, ", chosen - stale.size(), current);
+  if (chosen < cells.size()) s += fmt::format("{} not selected, ", cells.size() - chosen);
+  return s + fmt::format("{} to run", stale.size());
+}
+
 // What one epoch of a training split costs at a batch size: tokens, optimizer steps, the batch train.cpp uses
 // (capped at the split's size) and the longest example.
 struct EpochCost {
@@ -132,7 +146,7 @@ void dry_run(const Spec& spec, const PluginRegistry& plugins, const Store& store
   std::map<std::string, double> step_seconds;
   const std::optional<torch::Device> device =
       opts.measure ? std::optional(resolve_device(opts.device.value_or("auto"))) : std::nullopt;
-  fmt::print("{} cells in {}: {} fresh, {} to run\n", cells.size(), spec.path, cells.size() - stale.size(), stale.size());
+  fmt::print("{} cells in {}: {}\n", cells.size(), spec.path, cell_counts(cells, stale, opts, "fresh"));
   for (const Cell* c : stale) {
     const ModelSpec& m = spec.models.at(c->model);
     const auto shape = model_shape(spec, plugins, *c);
@@ -205,13 +219,10 @@ std::vector<const Cell*> stale_cells(const std::vector<Cell>& cells, const Spec&
   // generate/train pass every cell through the store (cached artifacts cost a checksum); probe and run
   // skip cells whose published result is current.
   const bool publishes = opts.until == Until::Probe || opts.until == Until::Report;
-  auto selected = [&](const Cell& c) { return opts.only.empty() || matches_any(opts.only, c.id); };
   const Store store(opts.store_dir);
   for (const auto& c : cells)
-    if (selected(c) && (opts.cell.empty() || c.id == opts.cell) &&
-        (opts.force || !publishes || !result_current(spec, c, opts, store)))
-      stale.push_back(&c);
-  if (!opts.only.empty() && std::none_of(cells.begin(), cells.end(), selected))
+    if (selected(c, opts) && (opts.force || !publishes || !result_current(spec, c, opts, store))) stale.push_back(&c);
+  if (!opts.only.empty() && std::none_of(cells.begin(), cells.end(), [&](const Cell& c) { return matches_any(opts.only, c.id); }))
     throw UserError(fmt::format("--only: no cell of {} matches (cell ids look like {})", spec.path, cells.front().id));
   return stale;
 }
@@ -252,8 +263,7 @@ int run_spec(const Spec& spec, const PluginRegistry& plugins, const RunOptions& 
   if (opts.dist.enabled()) {
     failed = run_rank(spec, plugins, store, cells, stale, opts);
   } else {
-    log::info("{}: {} cells, {} up to date, {} to run", spec.name, cells.size(), cells.size() - stale.size(),
-              stale.size());
+    log::info("{}: {} cells, {}", spec.name, cells.size(), cell_counts(cells, stale, opts, "up to date"));
     if (opts.gpus.empty()) failed = run_threads(spec, plugins, store, stale, opts);
     else if (!opts.cell.empty()) failed = stale.empty() ? 0 : launch_ranks(spec, plugins, opts);
     else failed = run_sweep(spec, stale, opts);
