@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tools/gpu-slice.sh (run on the GPU host inside one time-limited call), here on CPU with a fake nvidia-smi: a slice
 # that finishes packs its results; one stopped by its budget still packs what finished and says rc=124; a spec left
-# without time is skipped, not started; a cell with a committed result is not run again. Usage: gpu_slice.sh <repro binary> <tests dir>
+# without time is skipped, not started (with -p it runs beside the others); a cell with a committed result is not
+# run again. Usage: gpu_slice.sh <repro binary> <tests dir>
 set -uo pipefail
 repro=$1
 src=$2
@@ -38,6 +39,13 @@ check "stopped slice still exits 0" [ $? -eq 0 ]
 check "the stopped sweep is reported as rc=124" grep -q '^long.toml rc=124 ' b/out/slice.log
 check "the spec after it is skipped" grep -q '^spec.toml skipped: no time left$' b/out/slice.log
 check "results.tgz is written anyway" grep -qx r/ <(tar tzf b/out/results.tgz)
+check "GPU utilization is sampled" [ -s b/out/smi.csv ]
+
+slice p -p 35 1 long.toml spec.toml  # side by side: the long sweep no longer starves the one after it
+check "parallel slice exits 0" [ $? -eq 0 ]
+check "the long sweep is stopped by the budget" grep -q '^long.toml rc=124 ' p/out/slice.log
+check "the other finishes beside it" grep -q '^spec.toml rc=0 ' p/out/slice.log
+check "and its cells are packed" [ "$(tar tzf p/out/results.tgz | grep -c '^r/sweep/.*\.json$')" -eq 3 ]
 
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ] || { for f in *.log */out/*.log; do echo "== $f"; tail -30 "$f"; done; exit 1; }
