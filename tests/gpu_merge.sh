@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# tools/gpu-merge.sh: a slice's results come home without overwriting a published number — new cells are added, a
+# stale result (other result_key) is replaced, a re-run of a published cell goes to results/replicates/, identical
+# files change nothing. Usage: gpu_merge.sh <tests dir>
+set -uo pipefail
+src=$1
+# shellcheck source=check.sh
+source "$src/check.sh"
+merge="$src/../tools/gpu-merge.sh"
+cell() {  # cell <file> <result_key> <accuracy>
+  printf '{"result_key": "%s", "tests": {"t": {"query_accuracy": %s}}, "provenance": {"device": "cuda:0 (NVIDIA H100 80GB HBM3)", "finished_at": "2026-11-26T16:15:11Z"}}\n' "$2" "$3" >"$1"
+}
+mkdir -p results/spec host/r/spec
+cell results/spec/same.json k1 0.5
+cell results/spec/rerun.json k1 0.5
+cell results/spec/stale.json old 0.1
+echo committed >results/spec/rerun.probe.safetensors
+cp results/spec/same.json host/r/spec/
+cell host/r/spec/rerun.json k1 0.75
+echo rerun >host/r/spec/rerun.probe.safetensors
+cell host/r/spec/stale.json new 0.9
+cell host/r/spec/fresh__lr0.001__s0.json k2 0.3
+echo m >host/r/spec/fresh__lr0.001__s0.probe.safetensors
+tar czf slice.tgz -C host r
+
+bash "$merge" --results results slice.tgz >out.log 2>&1
+check "merge exits 0" [ $? -eq 0 ]
+check "a new cell and its matrices are added" cmp host/r/spec/fresh__lr0.001__s0.probe.safetensors results/spec/fresh__lr0.001__s0.probe.safetensors
+check "a stale result is replaced" grep -q '"new"' results/spec/stale.json
+check "a re-run leaves the published result alone" grep -q '0.5' results/spec/rerun.json
+check "and its matrices" grep -qx committed results/spec/rerun.probe.safetensors
+rep=results/replicates/spec-cuda-0-nvidia-h100-80gb-hbm3-2026-11-26
+check "the re-run is kept as a replicate" grep -q '0.75' "$rep/rerun.json"
+check "with its matrices" grep -qx rerun "$rep/rerun.probe.safetensors"
+check "identical files are not reported" bash -c "! grep -q same.json out.log"
+check "each change is named" [ "$(grep -c '^\(new\|replaced\|replicate\): ' out.log)" -eq 5 ]
+check "and the report to re-render" grep -qx '  build/repro report paper/spec.toml' out.log
+
+bash "$merge" --results results slice.tgz >again.log 2>&1
+check "merging twice adds nothing new" bash -c "! grep -q '^\(new\|replaced\): ' again.log"
+bash "$merge" --results results missing.tgz >bad.log 2>&1
+check "a missing tarball is an error" [ $? -eq 1 ]
+check "that names it" grep -q 'missing.tgz: no such file' bad.log
+tar czf empty.tgz -C host r/spec/same.json --transform 's|^r/|x/|'
+bash "$merge" --results results empty.tgz >bad2.log 2>&1
+check "a tarball without r/ is refused" grep -q 'has no r/ folder' bad2.log
+
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ] || { cat out.log again.log bad.log bad2.log; exit 1; }
