@@ -189,9 +189,9 @@ TEST(ReportTables, OursPaperDeltaAndNotRun) {
   EXPECT_NEAR(c.ours.mean, 99.0, 1e-9);
   EXPECT_NEAR(c.ours.sd, std::sqrt(2.0), 1e-9);
   const std::string md = render_table(f.spec, f.cells, res, t1);
-  EXPECT_NE(md.find("ours 99.0 ± 1.4 (2) · paper 99.00 · Δ +0.0"), std::string::npos) << md;
+  EXPECT_NE(md.find("ours 99.0 ± 1.4 (2: 98.0–100.0) · paper 99.00 · Δ +0.0"), std::string::npos) << md;
   EXPECT_NE(md.find("ours not run · paper 80.00"), std::string::npos) << md;  // train last: no result
-  EXPECT_NE(md.find("ours 15.0 ± 7.1 (2) · paper fail (< 5)"), std::string::npos) << md;
+  EXPECT_NE(md.find("ours 15.0 ± 7.1 (2: 10.0–20.0) · paper fail (< 5)"), std::string::npos) << md;
   const TableVerdict v = table_verdict(f.spec, f.cells, res, t1);
   EXPECT_EQ(v.compared, 2u);  // 99 vs 99 agrees; 15 vs "fail" does not
   EXPECT_EQ(v.agree, 1u);

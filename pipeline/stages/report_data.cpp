@@ -1,5 +1,6 @@
 #include "report_data.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "../core/spec.hpp"
@@ -27,6 +28,8 @@ Stat stat(const std::vector<double>& v) {
   if (v.empty()) return s;
   for (double x : v) s.mean += x;
   s.mean /= static_cast<double>(v.size());
+  const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+  s.lo = *lo, s.hi = *hi;
   if (v.size() > 1) {
     for (double x : v) s.sd += (x - s.mean) * (x - s.mean);
     s.sd = std::sqrt(s.sd / static_cast<double>(v.size() - 1));

@@ -36,6 +36,7 @@ Results load_results(const std::vector<Cell>& cells, const std::filesystem::path
 
 struct Stat {
   double mean = 0, sd = 0;  // sd: sample standard deviation over seeds (0 for one seed)
+  double lo = 0, hi = 0;    // the lowest and highest seed: with 2-3 seeds a mean can hide a 4 % and a 100 %
   size_t n = 0;             // seeds with a result; 0 = not run
 };
 Stat stat(const std::vector<double>& v);

@@ -22,7 +22,8 @@ size_t index_of(const std::vector<std::string>& v, const std::string& id) {
 std::string ours_text(const Stat& s, bool percent) {
   if (s.n == 0) return "not run";
   const int d = percent ? 1 : 2;
-  return s.n > 1 ? fmt::format("{:.{}f} ± {:.{}f} ({})", s.mean, d, s.sd, d, s.n) : fmt::format("{:.{}f}", s.mean, d);
+  return s.n > 1 ? fmt::format("{:.{}f} ± {:.{}f} ({}: {:.{}f}–{:.{}f})", s.mean, d, s.sd, d, s.n, s.lo, d, s.hi, d)
+                 : fmt::format("{:.{}f}", s.mean, d);
 }
 
 const std::string& column_metric(const TableSpec& t, size_t col) {
@@ -86,7 +87,8 @@ TableVerdict table_verdict(const Spec& spec, const std::vector<Cell>& cells, con
 std::string render_table(const Spec& spec, const std::vector<Cell>& cells, const Results& res, const TableSpec& t) {
   std::ostringstream o;
   o << "### " << t.title << "\n\n";
-  o << metric_line(t) << ", ours = mean ± sample std over seeds (n seeds in brackets when > 1).";
+  o << metric_line(t) << ", ours = mean ± sample std over seeds (when > 1, in brackets: the number of seeds and the "
+       "lowest–highest seed).";
   for (const auto& [dim, id] : t.fixed)
     o << " " << dim << " = " << (dim == "model" ? spec.models.at(id).label : spec.datasets.at(id).label) << ".";
   if (t.paper)
