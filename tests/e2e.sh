@@ -65,8 +65,9 @@ cp "$src/data/e2e_interventions.toml" iv.toml
 check "interventions run exits 0" [ $? -eq 0 ]
 check "interventions logged" grep -qE "interventions: blocking agreement [0-9.]+ \(worst subset [0-9.]+\), substitution agreement" iv.log
 # The twin of a "43" sequence is the sequence itself: its substitution agreement is 1 by construction.
-check "per-pair agreements in the result" bash -c "grep -A8 '\"43\": {' results/iv-tiny/composite__m__s0.json | grep -q '\"substitution_agreement\": 1.0'"
+check "per-pair agreements in the result" bash -c "grep -A16 '\"43\": {' results/iv-tiny/composite__m__s0.json | grep -q '\"substitution_agreement\": 1.0'"
 check "blocking figure drawn by pair" test -f reports/figures/iv-tiny-blk.png
+check "the control is measured when asked" grep -qE "interventions: control blocking agreement [0-9.]+ \([0-9]+ examples\)" iv.log
 
 printf '[experiment]\nname = "x"\nbogus = 1\n' >bad.toml
 "$repro" validate bad.toml 2>err.txt

@@ -177,6 +177,34 @@ TEST(InterventionProbe, AgreementsPerSubsetAndTheirWorst) {
   }
 }
 
+TEST(InterventionProbe, ControlSourcesAreTheNearestOtherPositionsBeforeThePair) {
+  const auto row = [](std::vector<int> v) { return torch::tensor(std::vector<int64_t>(v.begin(), v.end())).to(torch::kBool); };
+  const auto source = torch::stack({row({0, 0, 1, 0, 1, 1, 0, 0}),    // key 2, pair 4-5: 3, 1, 0
+                                    row({1, 1, 1, 0, 0, 0, 0, 0}),    // nothing before it: none
+                                    row({0, 0, 0, 0, 0, 1, 1, 1})});  // 5 candidates: the 3 nearest, 4, 3, 2
+  const auto c = control_sources(source);
+  EXPECT_TRUE(torch::equal(c, torch::stack({row({1, 1, 0, 1, 0, 0, 0, 0}), row({0, 0, 0, 0, 0, 0, 0, 0}),
+                                            row({0, 0, 1, 1, 1, 0, 0, 0})})))
+      << c;
+}
+
+TEST(InterventionProbe, ControlBlockingIsMeasuredOnlyWhenAsked) {
+  auto m = mamba({});
+  const auto d = pairs_dataset();
+  auto s = pairs_spec();
+  EXPECT_FALSE(intervention_metrics(*m, s, d, torch::kCPU, 2).contains("control_examples"));
+  const std::string plain_key = s.key();
+  s.control = true;
+  EXPECT_NE(s.key(), plain_key);  // a spec that asks for it re-probes; one that does not keeps its results
+  const auto r = intervention_metrics(*m, s, d, torch::kCPU, 2);
+  // Rows whose key sits at position 0 have nothing before the pair: 2 of the 6 probed (positions 0, 1, 2, 3, 0, 1).
+  EXPECT_EQ(r["control_examples"], 4) << r.dump();
+  const double v = r["control_blocking_agreement"];
+  EXPECT_GE(v, 0.0);
+  EXPECT_LE(v, 1.0);
+  EXPECT_TRUE(r["subsets"]["12"].contains("control_examples"));
+}
+
 TEST(InterventionProbe, ExamplesWithoutTheNamedRolesAreAClearError) {
   auto m = mamba({});
   auto d = pairs_dataset();

@@ -103,7 +103,7 @@ inline const std::vector<std::string>& accuracy_metric_names() {
 // The interventions probe's (stages/interventions.hpp): fractions of examples, shown in %, like accuracies.
 inline const std::vector<std::string>& agreement_metric_names() {
   static const std::vector<std::string> m = {"blocking_agreement", "blocking_agreement_min", "substitution_agreement",
-                                             "substitution_agreement_min"};
+                                             "substitution_agreement_min", "control_blocking_agreement"};
   return m;
 }
 // What a sweep or phase figure can plot: fractions, per subset too.

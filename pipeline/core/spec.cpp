@@ -129,7 +129,8 @@ const std::vector<std::string>& grid_ids(const Spec& s, const std::string& dim) 
 std::string InterventionSpec::key() const {
   std::vector<int> roles(block_roles.begin(), block_roles.end());
   return fmt::format("interventions:test={};block={};twin_role={};twin_tokens={};n={}", test, fmt::join(roles, ","),
-                     static_cast<int>(twin_role), fmt::join(twin_tokens, ","), examples_per_subset);
+                     static_cast<int>(twin_role), fmt::join(twin_tokens, ","), examples_per_subset) +
+         (control ? ";control" : "");  // specs without it keep their keys
 }
 
 std::string ProbeSpec::key() const {
@@ -166,6 +167,7 @@ InterventionSpec read_interventions(const TomlReader& r, const Spec& spec, const
     if (t < 0 || t >= vocab)
       r.fail("twin_tokens", fmt::format("token {} is outside the vocabulary of test set '{}' (0..{})", t, iv.test, vocab - 1));
   iv.examples_per_subset = r.integer("examples_per_subset", iv.examples_per_subset, 1, 1 << 20);
+  iv.control = r.boolean("control", false);
   r.finish();
   return iv;
 }

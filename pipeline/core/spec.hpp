@@ -68,6 +68,9 @@ struct InterventionSpec {
   uint8_t twin_role = 0;                 // substitution: the twin has these positions' tokens replaced by ...
   std::vector<int64_t> twin_tokens;      // ... these, in order; the positions after them take the twin's SSM inputs
   int64_t examples_per_subset = 480;     // the first this many examples of each subset (the paper: 480 per pair)
+  // Control (ours, not the paper's): the same blocking from as many other positions, the nearest before the last
+  // block-role position, to the same targets: how much cutting any such edges changes the answers.
+  bool control = false;
   std::string key() const;
 };
 

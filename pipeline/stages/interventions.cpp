@@ -21,10 +21,19 @@ Tensor after_last(const Tensor& mask) {
 }
 
 struct Counts {
-  int64_t n = 0, blocked_same = 0, substituted_same = 0;
+  int64_t n = 0, blocked_same = 0, substituted_same = 0, control_n = 0, control_same = 0;
 };
 
 }  // namespace
+
+Tensor control_sources(const Tensor& source) {
+  const auto pos = torch::arange(source.size(1), torch::kInt64).unsqueeze(0);
+  const auto last = torch::where(source, pos, torch::full_like(pos, -1)).amax(1, /*keepdim=*/true);
+  const auto candidate = (pos < last) & ~source;
+  // 1 for the nearest candidate before the last source, 2 for the next, ...
+  const auto rank = candidate.to(torch::kInt64).flip(1).cumsum(1).flip(1);
+  return candidate & (rank <= source.sum(1, /*keepdim=*/true));
+}
 
 json intervention_metrics(sdk::Model& model, const InterventionSpec& spec, const sdk::Dataset& data,
                           const torch::Device& device, int64_t batch_size) {
@@ -53,6 +62,7 @@ json intervention_metrics(sdk::Model& model, const InterventionSpec& spec, const
     throw UserError(fmt::format("probe.interventions: example {} of test set '{}' has {} positions of the twin role, "
                                 "twin_tokens has {}", rows[i].item<int64_t>(), spec.test, twin_at[i].sum().item<int64_t>(), K));
   }
+  const auto control = spec.control ? control_sources(source) : Tensor();
   auto target = after_last(source);
   auto substitute = after_last(twin_at);
   if (data.meta.count("length")) {  // padding is no target
@@ -90,11 +100,20 @@ json intervention_metrics(sdk::Model& model, const InterventionSpec& spec, const
     // An example agrees when every scored position does (positions without a score always "agree").
     const auto same = [&](const Tensor& a, const Tensor& c) { return ((a == c) | ~mask).all(1); };
     const auto same_b = same(preds(blocked), plain), same_s = same(preds(model.intervene(tok, swap)), twin_plain);
+    Tensor same_c, has_c;
+    if (spec.control) {
+      sdk::SsmIntervention ctl;
+      ctl.block_from = on(control);
+      ctl.block_to = block.block_to;
+      same_c = same(preds(model.intervene(tok, ctl)), plain);
+      has_c = control.slice(0, b, e).any(1);
+    }
     for (int64_t i = 0; i < e - b; ++i) {
       auto& c = per[subset[b + i].item<int64_t>()];
       ++c.n;
       c.blocked_same += same_b[i].item<bool>();
       c.substituted_same += same_s[i].item<bool>();
+      if (spec.control && has_c[i].item<bool>()) ++c.control_n, c.control_same += same_c[i].item<bool>();
     }
   }
 
@@ -105,9 +124,19 @@ json intervention_metrics(sdk::Model& model, const InterventionSpec& spec, const
     const auto& c = per[s];
     if (c.n == 0) continue;
     const double fb = static_cast<double>(c.blocked_same) / c.n, fs = static_cast<double>(c.substituted_same) / c.n;
-    subsets[data.subset_names[s]] = {{"blocking_agreement", fb}, {"substitution_agreement", fs}, {"intervention_examples", c.n}};
+    json& o = subsets[data.subset_names[s]];
+    o = {{"blocking_agreement", fb}, {"substitution_agreement", fs}, {"intervention_examples", c.n}};
+    if (spec.control) {
+      o["control_examples"] = c.control_n;
+      if (c.control_n) o["control_blocking_agreement"] = static_cast<double>(c.control_same) / c.control_n;
+    }
     min_b = std::min(min_b, fb), min_s = std::min(min_s, fs);
     all.n += c.n, all.blocked_same += c.blocked_same, all.substituted_same += c.substituted_same;
+    all.control_n += c.control_n, all.control_same += c.control_same;
+  }
+  if (spec.control) {
+    out["control_examples"] = all.control_n;
+    if (all.control_n) out["control_blocking_agreement"] = static_cast<double>(all.control_same) / all.control_n;
   }
   out["blocking_agreement"] = static_cast<double>(all.blocked_same) / all.n;
   out["substitution_agreement"] = static_cast<double>(all.substituted_same) / all.n;

@@ -16,9 +16,15 @@
 namespace repro {
 
 // {"blocking_agreement", "substitution_agreement" (fractions over the examples probed), their "_min" over subsets,
-// "intervention_examples", "subsets": {name: {the two agreements, "intervention_examples"}}}, or
+// "intervention_examples", "subsets": {name: {the two agreements, "intervention_examples"}}; with spec.control also
+// "control_blocking_agreement" and "control_examples" (overall and per subset; examples without a control position
+// are left out of it)}, or
 // {"interventions_not_supported": why} when the architecture has no selective SSM to intervene on.
 // Throws UserError when the test set's examples lack the roles the spec names.
+// The control's sources [n, L]: per row as many positions as `source` has, the nearest before its last position
+// that are not sources themselves (fewer where fewer exist).
+torch::Tensor control_sources(const torch::Tensor& source);
+
 nlohmann::json intervention_metrics(sdk::Model& model, const InterventionSpec& spec, const sdk::Dataset& data,
                                     const torch::Device& device, int64_t batch_size);
 

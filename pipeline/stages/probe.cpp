@@ -93,6 +93,9 @@ ProbeOutput probe_cell(const ProbeJob& job) {
                   "agreement {:.4f} (worst {:.4f})", cell.id, ref.dataset, m["blocking_agreement"].get<double>(),
                   m["blocking_agreement_min"].get<double>(), m["substitution_agreement"].get<double>(),
                   m["substitution_agreement_min"].get<double>());
+      if (m.contains("control_blocking_agreement"))
+        log::info("{}: test {}: interventions: control blocking agreement {:.4f} ({} examples)", cell.id,
+                  ref.dataset, m["control_blocking_agreement"].get<double>(), m["control_examples"].get<int64_t>());
     }
     if (r.contains("mc_accuracy"))
       log::info("{}: test {}: multiple-choice acc {:.4f}, acc_norm {:.4f}", cell.id, ref.dataset,

@@ -95,6 +95,9 @@ std::string metric_title(const std::string& m) {
                "twin_role positions take the twin's SSM inputs; the twin has those positions' tokens replaced by the "
                "spec's twin_tokens)"
          : m == "blocking_agreement_min" ? "blocking agreement of the worst subset (e.g. anchor pair)"
+         : m == "control_blocking_agreement"
+             ? "control blocking agreement (the same blocking from as many other positions, the nearest before the "
+               "last block_roles position: how much cutting any such edges changes the answers)"
                                          : "substitution agreement of the worst subset (e.g. anchor pair)";
 }
 
