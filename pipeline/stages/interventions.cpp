@@ -13,12 +13,16 @@ using torch::Tensor;
 
 namespace {
 
-// [n, L] bool: positions after the last one set in `mask` (every row has one: checked by the caller).
-Tensor after_last(const Tensor& mask) {
-  const auto pos = torch::arange(mask.size(1), torch::kInt64).unsqueeze(0);
-  const auto last = torch::where(mask, pos, torch::full_like(pos, -1)).amax(1, /*keepdim=*/true);
-  return pos > last;
+Tensor positions(const Tensor& mask) { return torch::arange(mask.size(1), torch::kInt64).unsqueeze(0); }
+
+// [n, 1]: the last position set in each row of `mask` (-1 where none).
+Tensor last_set(const Tensor& mask) {
+  const auto pos = positions(mask);
+  return torch::where(mask, pos, torch::full_like(pos, -1)).amax(1, /*keepdim=*/true);
 }
+
+// [n, L] bool: positions after the last one set in `mask` (every row has one: checked by the caller).
+Tensor after_last(const Tensor& mask) { return positions(mask) > last_set(mask); }
 
 struct Counts {
   int64_t n = 0, blocked_same = 0, substituted_same = 0, control_n = 0, control_same = 0;
@@ -27,9 +31,7 @@ struct Counts {
 }  // namespace
 
 Tensor control_sources(const Tensor& source) {
-  const auto pos = torch::arange(source.size(1), torch::kInt64).unsqueeze(0);
-  const auto last = torch::where(source, pos, torch::full_like(pos, -1)).amax(1, /*keepdim=*/true);
-  const auto candidate = (pos < last) & ~source;
+  const auto candidate = (positions(source) < last_set(source)) & ~source;
   // 1 for the nearest candidate before the last source, 2 for the next, ...
   const auto rank = candidate.to(torch::kInt64).flip(1).cumsum(1).flip(1);
   return candidate & (rank <= source.sum(1, /*keepdim=*/true));
