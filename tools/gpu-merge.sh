@@ -24,6 +24,7 @@ for tarball in "$@"; do
   tar xzf "$tarball" -C "$tmp" || { echo "gpu-merge: $tarball: not a gzip tarball" >&2; exit 1; }
   [ -d "$tmp/r" ] || { echo "gpu-merge: $tarball: has no r/ folder (expected gpu-slice's results.tgz)" >&2; exit 1; }
   # JSONs first: they decide what happens to their cell's other files.
+  # A replicate's verdict carries its folder tag: "replicate <device>-<date>".
   declare -A verdict=()
   while IFS= read -r f; do
     rel=${f#"$tmp/r/"} spec=${rel%%/*} cell=$(basename "$f" .json) dst="$results/$rel"
@@ -31,9 +32,12 @@ for tarball in "$@"; do
     elif cmp -s "$f" "$dst"; then v=same
     else
       v=$(python3 - "$f" "$dst" <<'PY'
-import json, sys
+import json, re, sys
 new, old = (json.load(open(p)) for p in sys.argv[1:3])
-print("replicate" if new.get("result_key") == old.get("result_key") else "replaced")
+p = new.get("provenance", {})
+gpu = re.sub(r"[^a-z0-9]+", "-", p.get("device", "unknown").lower()).strip("-")
+print(f"replicate {gpu}-{p.get('finished_at', 'unknown')[:10]}" if new.get("result_key") == old.get("result_key")
+      else "replaced")
 PY
 )
     fi
@@ -42,21 +46,14 @@ PY
   while IFS= read -r f; do
     rel=${f#"$tmp/r/"} spec=${rel%%/*} name=$(basename "$f")
     cell=${name%.json} cell=${cell%.probe.safetensors} dst="$results/$rel"
-    v=${verdict["$spec/$cell"]:-new}
-    [ "$v" = new ] && [ -f "$dst" ] && ! cmp -s "$f" "$dst" && v=replicate  # a matrix without its JSON
+    read -r v tag <<<"${verdict["$spec/$cell"]:-new}"
+    [ "$v" = new ] && [ -f "$dst" ] && ! cmp -s "$f" "$dst" && v=replicate tag=unknown  # a matrix without its JSON
     case $v in
       same) continue ;;
       new | replaced) mkdir -p "$(dirname "$dst")" && cp "$f" "$dst" ;;
       replicate)
-        tag=$(python3 - "$tmp/r/$spec/$cell.json" <<'PY'
-import json, re, sys
-p = json.load(open(sys.argv[1])).get("provenance", {})
-gpu = re.sub(r"[^a-z0-9]+", "-", p.get("device", "unknown").lower()).strip("-")
-print(f"{gpu}-{p.get('finished_at', 'unknown')[:10]}")
-PY
-)
-        mkdir -p "$results/replicates/$spec-$tag" && cp "$f" "$results/replicates/$spec-$tag/$name"
-        dst="$results/replicates/$spec-$tag/$name" ;;
+        dst="$results/replicates/$spec-$tag/$name"
+        mkdir -p "$(dirname "$dst")" && cp "$f" "$dst" ;;
     esac
     echo "$v: $dst"
     [ "$v" = replicate ] || changed_specs+=("$spec")
