@@ -46,6 +46,9 @@ fs::path render_index(const fs::path& artifacts_toml, const std::vector<IndexedS
     const Spec& spec = s.spec;
     const Results res = load_results(s.cells, s.results_dir);
     const std::string link = fmt::format("[{}]({}.md)", spec.name, spec.name);
+    // A figure drawn or a claim judged on part of the grid says so: its verdict may change when the rest runs.
+    const size_t run = res.with_results();
+    const std::string part = run > 0 && run < s.cells.size() ? fmt::format(" ({} of {} cells run)", run, s.cells.size()) : "";
     for (const auto& t : spec.report.tables) {
       if (t.artifact.empty()) continue;
       const TableVerdict v = table_verdict(spec, s.cells, res, t);
@@ -60,12 +63,13 @@ fs::path render_index(const fs::path& artifacts_toml, const std::vector<IndexedS
       const auto& f = spec.report.figures[i];
       if (f.artifact.empty()) continue;
       find(all, f.artifact, f.loc, artifacts_toml.string()).rows.push_back(
-          fmt::format("| {} | figure \"{}\" | {} |", link, f.title, figs[i].figure ? "drawn" : "not run"));
+          fmt::format("| {} | figure \"{}\" | {} |", link, f.title, figs[i].figure ? "drawn" + part : "not run"));
     }
     for (const auto& c : spec.report.claims) {
       if (c.artifact.empty()) continue;
+      const std::string word = judge_claim(spec, s.cells, res, c).word;
       find(all, c.artifact, c.loc, artifacts_toml.string()).rows.push_back(
-          fmt::format("| {} | claim \"{}\" | {} |", link, c.text, judge_claim(spec, s.cells, res, c).word));
+          fmt::format("| {} | claim \"{}\" | {}{} |", link, c.text, word, word == "not run" ? "" : part));
     }
   }
   std::ostringstream o;
