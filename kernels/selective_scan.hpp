@@ -41,10 +41,13 @@ inline int scan_channel_blocks(int channels, int states) {
   return (channels + c - 1) / c;
 }
 // Steps per staged segment, which is also the forward's checkpoint interval ([B, segments, D, N]): kSegment, or
-// kShortSegment for sequences that short (the Achilles tasks' 9 tokens), whose blocks would otherwise stage and
-// reserve shared memory for mostly padding (at d_state 128 a 64-step segment takes 68 KB: 3 blocks per SM).
-inline constexpr int kShortSegment = 16;
-inline int scan_segment(int length) { return length <= kShortSegment ? kShortSegment : kSegment; }
+// the shortest of kShortSegment / kMidSegment that holds a shorter sequence (the Achilles tasks' 9 and 29 tokens),
+// whose blocks would otherwise stage and reserve shared memory for mostly padding (at d_state 128 a 64-step segment
+// takes 68 KB: 3 blocks per SM).
+inline constexpr int kShortSegment = 16, kMidSegment = 32;
+inline int scan_segment(int length) {
+  return length <= kShortSegment ? kShortSegment : length <= kMidSegment ? kMidSegment : kSegment;
+}
 inline int scan_segments(int length) { return (length + scan_segment(length) - 1) / scan_segment(length); }
 // d_state values the kernel is compiled for.
 inline bool scan_supports_states(int n) { return n == 16 || n == 32 || n == 64 || n == 128; }

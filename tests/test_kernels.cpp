@@ -98,7 +98,8 @@ TEST(KernelsCuda, CompiledForThisGpu) {
 
 TEST(KernelsCuda, SelectiveScanMatchesReferenceInValueAndGradient) {
   if (!have_kernels()) GTEST_SKIP() << "no CUDA device or built without nvcc";
-  for (int64_t L : {1, 7, 64, 65, 200}) check_scan({2, L, 40, 16, torch::kFloat, true});
+  // Lengths around each staged segment's size (16, 32, 64 steps) and over several segments.
+  for (int64_t L : {1, 7, 16, 17, 29, 32, 33, 64, 65, 200}) check_scan({2, L, 40, 16, torch::kFloat, true});
   check_scan({1, 130, 64, 32, torch::kFloat, false});
   check_scan({1, 96, 24, 64, torch::kFloat, true});
   check_scan({3, 77, 33, 16, torch::kFloat, true});
@@ -106,6 +107,7 @@ TEST(KernelsCuda, SelectiveScanMatchesReferenceInValueAndGradient) {
   check_scan({1, 70, 32, 64, torch::kBFloat16, false});
   // d_state 128 (the Achilles specs' Mamba): one channel per warp, the staged segment in 68 KB of dynamic shared memory.
   check_scan({3, 9, 64, 128, torch::kFloat, true});
+  check_scan({2, 29, 16, 128, torch::kBFloat16, true});  // the inverse-matching task's length: 32-step segments
   check_scan({1, 130, 20, 128, torch::kFloat, false});
   check_scan({2, 65, 8, 128, torch::kBFloat16, true});
 }
