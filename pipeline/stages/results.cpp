@@ -15,6 +15,8 @@ std::string checksum_of(nlohmann::json r) {
 }
 }  // namespace
 
+bool result_intact(const nlohmann::json& r) { return r.value("checksum", "") == checksum_of(r); }
+
 std::optional<nlohmann::json> read_result(const fs::path& dir, const std::string& cell, const std::string& key) {
   const fs::path p = dir / (cell + ".json");
   if (!fs::exists(p)) return std::nullopt;
@@ -25,7 +27,7 @@ std::optional<nlohmann::json> read_result(const fs::path& dir, const std::string
     log::warn("{}: unreadable result ({}); the cell will be recomputed", p.string(), e.what());
     return std::nullopt;
   }
-  if (r.value("checksum", "") != checksum_of(r)) {
+  if (!result_intact(r)) {
     log::warn("{}: checksum mismatch (edited or corrupted); the cell will be recomputed", p.string());
     return std::nullopt;
   }

@@ -13,6 +13,8 @@
 
 namespace repro {
 
+// Whether a result JSON is as write_result wrote it (its checksum matches; not whether its probe file exists).
+bool result_intact(const nlohmann::json& r);
 // The result for a cell if present, parseable and carrying `result_key`; nullopt otherwise.
 std::optional<nlohmann::json> read_result(const std::filesystem::path& results_dir, const std::string& cell_id,
                                           const std::string& result_key);
