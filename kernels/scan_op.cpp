@@ -73,6 +73,8 @@ class Scan : public torch::autograd::Function<Scan> {
     const Tensor &x = s[0], &delta = s[1], &A = s[2], &Bm = s[3], &Cm = s[4], &D = s[5], &z = s[6], &bias = s[7],
                  &ckpt = s[8];
     const int64_t Bsz = x.size(0), L = x.size(1), C = x.size(2), N = A.size(1);
+    TORCH_CHECK(ckpt.size(1) == scan_segments(static_cast<int>(L)),
+                "selective_scan: the segment length changed between forward and backward (REPRO_SCAN_SEGMENT)");
     auto p = params(x, delta, A, Bm, Cm, D, z, bias, ctx->saved_data["softplus"].toBool());
     const Tensor dout = grads[0].to(x.scalar_type()).contiguous();
     auto dx = torch::empty({Bsz, L, C}, x.options()), ddelta = torch::empty({Bsz, L, C}, delta.options());

@@ -16,6 +16,8 @@
 // warps cost more than the scan), the warps' slots added per sub-chunk, and one partial sum per block of channels
 // in global memory (the host adds the partials). Every sum has a fixed order: the gradients are deterministic.
 #include <cstddef>
+#include <cstdlib>
+#include <cstring>
 
 #include "common.cuh"
 #include "selective_scan.hpp"
@@ -153,7 +155,7 @@ __device__ __forceinline__ void reduce_scatter(float (&v)[2 * P], int c) {
 }
 
 template <typename T, int G, int S>
-__global__ void __launch_bounds__(kScanThreads) scan_bwd(ScanParams p) {
+__device__ __forceinline__ void scan_bwd_body(const ScanParams& p) {
   constexpr int kSubs = S / kSubchunk, kN = P * G, per_warp = 32 / G, R = per_warp < 8 ? per_warp : 8,
                 K = 2 * P / R, kWarps = kScanThreads / 32;
   Stage<G, S>& s = staged<G, S>();
@@ -283,6 +285,14 @@ __global__ void __launch_bounds__(kScanThreads) scan_bwd(ScanParams p) {
   }
 }
 
+// Two builds of the backward: the compiler's own register choice (126 at d_state 16: 4 blocks per SM; an explicit
+// minimum of 1 block made it take 222), and an occupancy experiment that asks for 5 blocks per SM (at most 102
+// registers, some spilled), selected at run time by REPRO_SCAN_BWD_BLOCKS=5 (see launch()).
+template <typename T, int G, int S>
+__global__ void __launch_bounds__(kScanThreads) scan_bwd(ScanParams p) { scan_bwd_body<T, G, S>(p); }
+template <typename T, int G, int S>
+__global__ void __launch_bounds__(kScanThreads, 5) scan_bwd_5(ScanParams p) { scan_bwd_body<T, G, S>(p); }
+
 template <typename T, int G, int S>
 void launch(bool backward, const ScanParams& p, cudaStream_t stream) {
   const dim3 grid(scan_channel_blocks(p.channels, p.states), p.batch);
@@ -294,13 +304,18 @@ void launch(bool backward, const ScanParams& p, cudaStream_t stream) {
   static const bool opted_in = [] {
     cudaFuncSetAttribute(scan_fwd<T, G, S>, cudaFuncAttributeMaxDynamicSharedMemorySize, fwd_bytes);
     cudaFuncSetAttribute(scan_bwd<T, G, S>, cudaFuncAttributeMaxDynamicSharedMemorySize, bwd_bytes);
+    cudaFuncSetAttribute(scan_bwd_5<T, G, S>, cudaFuncAttributeMaxDynamicSharedMemorySize, bwd_bytes);
     return true;
   }();
   (void)opted_in;
-  if (backward)
-    scan_bwd<T, G, S><<<grid, kScanThreads, bwd_bytes, stream>>>(p);
-  else
+  // Read at every launch (a getenv per layer and step is noise) so that a test can run both variants.
+  const char* blocks = std::getenv("REPRO_SCAN_BWD_BLOCKS");
+  if (!backward)
     scan_fwd<T, G, S><<<grid, kScanThreads, fwd_bytes, stream>>>(p);
+  else if (blocks && std::strcmp(blocks, "5") == 0)
+    scan_bwd_5<T, G, S><<<grid, kScanThreads, bwd_bytes, stream>>>(p);
+  else
+    scan_bwd<T, G, S><<<grid, kScanThreads, bwd_bytes, stream>>>(p);
 }
 
 template <typename T, int G>

@@ -3,6 +3,8 @@
 // narrow()ed views of a wider projection (x_proj's B and C, in_proj's z) are read in place.
 #pragma once
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 
 #include "layout.hpp"
 
@@ -45,8 +47,12 @@ inline int scan_channel_blocks(int channels, int states) {
 // whose blocks would otherwise stage and reserve shared memory for mostly padding (at d_state 128 a 64-step segment
 // takes 68 KB: 3 blocks per SM).
 inline constexpr int kShortSegment = 16, kMidSegment = 32;
+// REPRO_SCAN_SEGMENT=32 caps it at 32 steps for every length (an experiment: fewer registers for the backward's
+// sub-chunk starts, twice the checkpoints); read at every call, so the op and the launch always agree.
 inline int scan_segment(int length) {
-  return length <= kShortSegment ? kShortSegment : length <= kMidSegment ? kMidSegment : kSegment;
+  const char* cap = std::getenv("REPRO_SCAN_SEGMENT");
+  const int longest = cap && std::strcmp(cap, "32") == 0 ? kMidSegment : kSegment;
+  return length <= kShortSegment ? kShortSegment : length <= kMidSegment ? kMidSegment : longest;
 }
 inline int scan_segments(int length) { return (length + scan_segment(length) - 1) / scan_segment(length); }
 // d_state values the kernel is compiled for.

@@ -3,10 +3,12 @@
 // sub-chunk (8), batch 1, d_state 16/32/64/128 (the compiled ones), fp32 and bf16, strided (narrowed) inputs, and extreme WKV inputs.
 // Skipped without CUDA. Tolerances: relative max error 2e-4 in fp32 (the kernels use the hardware's fast exp),
 // 3e-2 in bf16 (inputs rounded to bf16 for both sides; the kernels keep fp32 state and accumulate in fp32).
-#include <fmt/format.h>
 #include <ATen/cuda/CUDAContext.h>
+#include <fmt/format.h>
 #include <kernels/info.hpp>
 #include <repro/kernels.hpp>
+
+#include <cstdlib>
 
 #include "support.hpp"
 
@@ -108,6 +110,24 @@ TEST(KernelsCuda, SelectiveScanMatchesReferenceInValueAndGradient) {
   // d_state 128 (the Achilles specs' Mamba): one channel per warp, the staged segment in 68 KB of dynamic shared memory.
   check_scan({3, 9, 64, 128, torch::kFloat, true});
   check_scan({2, 29, 16, 128, torch::kBFloat16, true});  // the inverse-matching task's length: 32-step segments
+  // The occupancy experiments (kernels/README.md) compute the same: the backward with registers capped for 5
+  // blocks per SM (some spilled), and 32-step segments at every length.
+  struct Env {
+    const char* name;
+    Env(const char* n, const char* v) : name(n) { setenv(n, v, 1); }
+    ~Env() { unsetenv(name); }
+  };
+  {
+    Env five_blocks("REPRO_SCAN_BWD_BLOCKS", "5");
+    check_scan({2, 200, 40, 16, torch::kBFloat16, true});
+    check_scan({3, 77, 33, 16, torch::kFloat, true});
+    check_scan({2, 29, 16, 128, torch::kFloat, true});
+    Env segment32("REPRO_SCAN_SEGMENT", "32");
+    check_scan({2, 200, 40, 16, torch::kBFloat16, true});
+  }
+  Env segment32("REPRO_SCAN_SEGMENT", "32");
+  check_scan({2, 200, 40, 16, torch::kFloat, true});
+  check_scan({1, 130, 20, 128, torch::kFloat, false});
   check_scan({1, 130, 20, 128, torch::kFloat, false});
   check_scan({2, 65, 8, 128, torch::kBFloat16, true});
 }
