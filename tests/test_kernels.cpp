@@ -1,6 +1,6 @@
 // Our CUDA kernels (kernels/, reached through <repro/kernels.hpp>) against fp64 references written here in plain
-// LibTorch: outputs and every gradient, at lengths that do and do not divide the kernels' segment (64) and
-// sub-chunk (8), batch 1, d_state 16/32/64/128 (the compiled ones), fp32 and bf16, strided (narrowed) inputs, and extreme WKV inputs.
+// LibTorch: outputs and every gradient, at lengths that do and do not divide the kernels' segments (16, 32,
+// 64 steps) and sub-chunk (8), batch 1, d_state 16/32/64/128 (the compiled ones), fp32 and bf16, strided (narrowed) inputs, and extreme WKV inputs.
 // Skipped without CUDA. Tolerances: relative max error 2e-4 in fp32 (the kernels use the hardware's fast exp),
 // 3e-2 in bf16 (inputs rounded to bf16 for both sides; the kernels keep fp32 state and accumulate in fp32).
 #include <ATen/cuda/CUDAContext.h>
