@@ -2,7 +2,7 @@
 # tools/gpu-slice.sh (run on the GPU host inside one time-limited call), here on CPU with a fake nvidia-smi: a slice
 # that finishes packs its results; one stopped by its budget still packs what finished and says rc=124; a spec left
 # without time is skipped, not started (with -p it runs beside the others); a cell with a committed result is not
-# run again. Usage: gpu_slice.sh <repro binary> <tests dir>
+# run again; SPEC:SCALE runs a scale. Usage: gpu_slice.sh <repro binary> <tests dir>
 set -uo pipefail
 repro=$1
 src=$2
@@ -24,6 +24,15 @@ slice c 120 2 "spec.toml@*__s0"
 check "a cell with a committed result is not run again" grep -q "1 up to date, 2 not selected, 0 to run" c.log c/out/sweeps.log
 check "and its result is packed as committed" cmp c/r/sweep/std__tf__s0.json a/r/sweep/std__tf__s0.json
 unset REPRO_SLICE_COMMITTED
+
+# SPEC:SCALE runs the spec at that scale (results in <name>-<scale>/), and is seeded from <name>-<scale>/ too.
+printf '\n[scales]\ndefault = "small"\n\n[scales.tiny]\ngrid.seeds = [1]\n' >>scaled.toml
+cat spec.toml scaled.toml >scaled2.toml && mv scaled2.toml scaled.toml
+slice s 120 2 "scaled.toml:tiny"
+check "a scaled slice exits 0" [ $? -eq 0 ]
+check "its one cell is packed under <name>-<scale>/" [ "$(tar tzf s/out/results.tgz | grep '\.json$')" = r/sweep-tiny/std__tf__s1.json ]
+REPRO_SLICE_COMMITTED="$work/s/r" slice s2 120 2 "scaled.toml:tiny@*__s1"
+check "a scaled cell with a committed result is not run again" grep -q "1 up to date, 0 to run" s2/out/sweeps.log
 
 slice t 120 1x3 "spec.toml@*__s[12]"
 check "threads slice exits 0" [ $? -eq 0 ]
