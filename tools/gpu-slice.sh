@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # One time-boxed slice of paper runs on the GPU host, inside one device `run` call:
 #   tools/gpu-slice.sh [-p] SECONDS WORKERS_PER_GPU[xTHREADS] SPEC[:SCALE][@GLOB] ...
-# runs each spec in turn (with -p: all at once, so that one spec's last long cells do not leave GPUs idle) as a
-# sweep of WORKERS_PER_GPU worker processes on every GPU (`repro run --gpus`), each running THREADS cells at once as
-# threads (`--jobs`; default 1; e.g. 1x4 for tiny models, which share a GPU far better as threads than as
-# processes), at the spec's SCALE when given (e.g. paper/achilles-interventions.toml:paper, results in
-# results/<name>-paper/), cells limited to GLOB when given (e.g. paper/table3.toml@'*__s1'), and stops the sweep SECONDS after it started, less
-# a margin, so that what finished is always packed into $OUT/results.tgz (results/<spec>/ of every spec) with
-# $OUT/slice.log (one line per spec: exit code, wall seconds). A killed cell keeps its checkpoint in /tmp/store:
-# the next slice on the same warm machine resumes it. Each spec's committed results (results/<name>/, or
-# REPRO_SLICE_COMMITTED/<name>/; <name>-<scale>/ at a scale) seed the host's results folder first, so cells already published are not run
-# again (their JSONs come back in results.tgz too; they are unchanged). $OUT/smi.csv samples every GPU's
-# utilization every 20 s (what the GPU time bought). Uses the carried .repro/bundle (tools/gpu-bundle.sh), else
-# a build from tools/gpu-host.sh in /tmp/build. Tests set REPRO_SLICE_DEVICE=cpu, REPRO_SLICE_REPRO, REPRO_SLICE_WORK.
+# runs each spec in turn (with -p: all at once, so that one spec's last long cells do not leave GPUs idle) as a sweep
+# of WORKERS_PER_GPU worker processes on every GPU (`repro run --gpus`), each running THREADS cells at once as threads
+# (`--jobs`; default 1; e.g. 1x4 for tiny models, which share a GPU far better as threads than as processes), at the
+# spec's SCALE when given (e.g. paper/achilles-interventions.toml:paper, results in results/<name>-paper/), cells
+# limited to GLOB when given (e.g. paper/table3.toml@'*__s1'), and stops the sweep SECONDS after it started, less a
+# margin, so that what finished is always packed into $OUT/results.tgz (results/<spec>/ of every spec) with
+# $OUT/slice.log (one line per spec: exit code, wall seconds). A killed cell keeps its checkpoint in /tmp/store: the
+# next slice on the same warm machine resumes it. Each spec's committed results (results/<name>/, or
+# REPRO_SLICE_COMMITTED/<name>/; <name>-<scale>/ at a scale) seed the host's results folder first, so cells already
+# published are not run again (their JSONs come back in results.tgz too; they are unchanged). $OUT/smi.csv samples
+# every GPU's utilization every 20 s (what the GPU time bought). Uses the carried .repro/bundle (tools/gpu-bundle.sh),
+# else a build from tools/gpu-host.sh in /tmp/build. Tests set REPRO_SLICE_DEVICE=cpu, REPRO_SLICE_REPRO,
+# REPRO_SLICE_WORK.
 set -uo pipefail
 parallel=0; [ "${1:-}" = "-p" ] && { parallel=1; shift; }
 [ $# -ge 3 ] || { echo "usage: tools/gpu-slice.sh [-p] SECONDS WORKERS_PER_GPU[xTHREADS] SPEC[:SCALE][@GLOB] ..." >&2; exit 2; }
