@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tools/gpu-merge.sh: a slice's results come home without overwriting a published number — new cells are added, a
 # stale result (other result_key) is replaced, a re-run of a published cell goes to results/replicates/, identical
-# files change nothing. Usage: gpu_merge.sh <tests dir>
+# files change nothing; a scale's results (<name>-<scale>/) are re-rendered at that scale. Usage: gpu_merge.sh <tests dir>
 set -uo pipefail
 src=$1
 # shellcheck source=check.sh
@@ -21,6 +21,8 @@ echo rerun >host/r/spec/rerun.probe.safetensors
 cell host/r/spec/stale.json new 0.9
 cell host/r/spec/fresh__lr0.001__s0.json k2 0.3
 echo m >host/r/spec/fresh__lr0.001__s0.probe.safetensors
+mkdir -p paper host/r/tiny-paper && touch paper/tiny.toml  # a scale's results: results/<name>-<scale>/
+cell host/r/tiny-paper/c__s0.json k3 0.2
 tar czf slice.tgz -C host r
 
 bash "$merge" --results results slice.tgz >out.log 2>&1
@@ -33,8 +35,9 @@ rep=results/replicates/spec-cuda-0-nvidia-h100-80gb-hbm3-2026-11-26
 check "the re-run is kept as a replicate" grep -q '0.75' "$rep/rerun.json"
 check "with its matrices" grep -qx rerun "$rep/rerun.probe.safetensors"
 check "identical files are not reported" bash -c "! grep -q same.json out.log"
-check "each change is named" [ "$(grep -c '^\(new\|replaced\|replicate\): ' out.log)" -eq 5 ]
+check "each change is named" [ "$(grep -c '^\(new\|replaced\|replicate\): ' out.log)" -eq 6 ]
 check "and the report to re-render" grep -qx '  build/repro report paper/spec.toml' out.log
+check "a scale's report from its spec at that scale" grep -qx '  build/repro report paper/tiny.toml --scale paper' out.log
 
 bash "$merge" --results results slice.tgz >again.log 2>&1
 check "merging twice adds nothing new" bash -c "! grep -q '^\(new\|replaced\): ' again.log"

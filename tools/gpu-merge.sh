@@ -62,6 +62,13 @@ PY
 done
 if [ ${#changed_specs[@]} -gt 0 ]; then
   echo "re-render:"
-  printf '%s\n' "${changed_specs[@]}" | sort -u | sed 's|.*|  build/repro report paper/&.toml|'
+  # results/<name>-<scale>/ (a scale's results) re-render from paper/<name>.toml at that scale.
+  printf '%s\n' "${changed_specs[@]}" | sort -u | while IFS= read -r spec; do
+    if [ -f "paper/$spec.toml" ] || [[ "$spec" != *-* ]] || [ ! -f "paper/${spec%-*}.toml" ]; then
+      echo "  build/repro report paper/$spec.toml"
+    else
+      echo "  build/repro report paper/${spec%-*}.toml --scale ${spec##*-}"
+    fi
+  done
   echo "  build/repro index paper/*.toml"
 fi
