@@ -27,6 +27,18 @@ check "report has the table with a verdict" grep -q "Verdict" reports/e2e.md
 check "unreported paper cell stays unreported" grep -q "zero filler" reports/e2e.md
 check "provenance lists the device" grep -qE "\| (cpu|cuda:0 \(.*\)) \|" reports/e2e.md
 
+# The index lists a spec's other scales (e.g. paper) once they have results (results/<name>-<scale>/).
+sed 's/^\[\[report.tables\]\]$/[[report.tables]]\nartifact = "x:t"/' spec.toml >scaled.toml
+printf '\n[scales]\ndefault = "small"\n\n[scales.paper]\ngrid.seeds = [0]\n' >>scaled.toml
+printf '[[artifact]]\nid = "x:t"\npaper = "P"\ntitle = "T"\n' >art.toml
+"$repro" index scaled.toml --artifacts art.toml --reports idx >idx.log 2>&1
+check "the index lists the default scale" grep -q '| \[e2e\](e2e.md) | table "E2E accuracy" | ' idx/index.md
+check "and no scale without results" bash -c "! grep -q e2e-paper idx/index.md"
+cp -r results/e2e results/e2e-paper
+"$repro" index scaled.toml --artifacts art.toml --reports idx >idx.log 2>&1
+check "the index lists a scale that has results" grep -q '| \[e2e-paper\](e2e-paper.md) | table "E2E accuracy" | ' idx/index.md
+rm -r results/e2e-paper
+
 "$repro" generate spec.toml --show 2 --split test --dataset zero >show.log 2>&1
 check "generate --show decodes examples" grep -qE "^example [0-9]+ \[L16-n2\] length 16" show.log
 check "generate --show marks query targets" grep -qE "\?[0-9]+=[0-9]+" show.log

@@ -85,6 +85,10 @@ TEST(LrSweepSpec, AScaleAddsTheSweep) {
   EXPECT_EQ(small.cells[0].id, plain.cells[0].id);
   EXPECT_EQ(small.cells[0].result_key, plain.cells[0].result_key);
   EXPECT_EQ(paper.spec.name, "tiny-paper");
+  // Either way the spec names its other scales (the index looks for their results).
+  EXPECT_EQ(small.spec.other_scales, std::vector<std::string>{"paper"});
+  EXPECT_EQ(paper.spec.other_scales, std::vector<std::string>{"paper"});
+  EXPECT_TRUE(plain.spec.other_scales.empty());
   ASSERT_EQ(paper.cells.size(), 2u);
   EXPECT_EQ(paper.cells[1].settings.lr, 1e-4);
 }

@@ -293,8 +293,15 @@ int cmd_index(const std::vector<std::string>& args) {
   std::vector<IndexedSpec> indexed;
   for (const auto& s : specs) {
     Spec spec = load_spec(s, reg);
-    auto cells = plan_cells(spec, reg);
-    indexed.push_back({spec, cells, fs::path(results) / spec.name});
+    // Its other scales (e.g. paper) where they have results: a scale that ran reproduces the artifact too.
+    std::vector<Spec> scaled = {spec};
+    for (const auto& scale : spec.other_scales)
+      if (fs::is_directory(fs::path(results) / (spec.name + "-" + scale))) scaled.push_back(load_spec(s, reg, scale));
+    for (auto& sp : scaled) {
+      auto cells = plan_cells(sp, reg);
+      const fs::path dir = fs::path(results) / sp.name;
+      indexed.push_back({std::move(sp), std::move(cells), dir});
+    }
   }
   log::info("index: {}", render_index(artifacts, indexed, reports).string());
   return 0;

@@ -84,8 +84,10 @@ void merge(toml::table& into, toml::table& from) {
   }
 }
 
-// Applies [scales.<scale>] to `root` and drops [scales]; returns the scale's name when it is not the default.
-std::string apply_scale(toml::table& root, const std::string& path, const std::string& scale) {
+// Applies [scales.<scale>] to `root` and drops [scales]; returns the scale's name when it is not the default, and
+// sets `others` to the scales other than the default.
+std::string apply_scale(toml::table& root, const std::string& path, const std::string& scale,
+                        std::vector<std::string>& others) {
   if (!root.contains("scales")) {
     if (!scale.empty()) throw UserError(path + ": --scale " + scale + ": the spec has no [scales] section");
     return "";
@@ -97,6 +99,8 @@ std::string apply_scale(toml::table& root, const std::string& path, const std::s
   std::vector<std::string> names;
   for (const auto& k : r.keys())
     if (k != "default") names.push_back(k);
+  for (const auto& n : names)
+    if (n != dflt) others.push_back(n);
   const std::string want = scale.empty() ? dflt : scale;
   if (want.empty() || (want == dflt && !scales.contains(want))) return "";
   if (std::find(names.begin(), names.end(), want) == names.end()) {
@@ -175,9 +179,9 @@ InterventionSpec read_interventions(const TomlReader& r, const Spec& spec, const
 
 Spec load_spec(const std::string& path, const PluginRegistry& plugins, const std::string& scale) {
   toml::table root = parse_toml_file(path);
-  const std::string scaled = apply_scale(root, path, scale);
-  TomlReader top(root, path, "");
   Spec s;
+  const std::string scaled = apply_scale(root, path, scale, s.other_scales);
+  TomlReader top(root, path, "");
   s.path = path;
   s.hash = sha1_hex(read_file(path));
 

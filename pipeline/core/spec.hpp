@@ -95,6 +95,8 @@ struct Spec {
   ProbeSpec probe;
   ReportSpec report;
   std::string methods;  // free text for the report's methods section (choices, deviations)
+  // The spec's [scales] other than its default, whatever scale was loaded: each names results/<base>-<scale>/.
+  std::vector<std::string> other_scales;
 };
 
 // Fails at r[key] unless every id is one of `known` ("no <what> named 'x' (did you mean 'y'?)").
