@@ -38,6 +38,16 @@ slice t 120 1x3 "spec.toml@*__s[12]"
 check "threads slice exits 0" [ $? -eq 0 ]
 check "slice.log says 1 worker of 3 threads" grep -q ' gpus=1 workers=1 threads_each=3$' t/out/slice.log
 check "results.tgz holds the two selected cells" [ "$(tar tzf t/out/results.tgz | grep -c '\.json$')" -eq 2 ]
+printf '#!/bin/sh\nprintf "GPU 0: fake\\nGPU 1: fake\\nGPU 2: fake\\n"\n' >bin/nvidia-smi
+REPRO_SLICE_GPUS=1,2 slice g 120 1 "spec.toml@*__s0"
+check "REPRO_SLICE_GPUS limits the slice to its GPUs" grep -q ' gpus=2 workers=2 threads_each=1$' g/out/slice.log
+check "and the sweep is given exactly those" grep -q '(GPUs 1,2)' g/out/sweeps.log
+slice g3 120 1 "spec.toml@*__s0"
+check "without it, every GPU the host lists" grep -q ' gpus=3 workers=3 ' g3/out/slice.log
+REPRO_SLICE_GPUS=1,x slice gbad 120 1 spec.toml
+check "a bad REPRO_SLICE_GPUS is refused with exit 2" [ $? -eq 2 ]
+check "and says what was expected" grep -q "expected e.g. 1,2,3, got '1,x'" gbad.log
+printf '#!/bin/sh\necho "GPU 0: fake"\n' >bin/nvidia-smi
 slice bad 120 2x spec.toml
 check "a bad WORKERS_PER_GPU is refused with exit 2" [ $? -eq 2 ]
 check "and says what was expected" grep -q "expected e.g. 6 or 1x4, got '2x'" bad.log

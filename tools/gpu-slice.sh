@@ -11,7 +11,8 @@
 # next slice on the same warm machine resumes it. Each spec's committed results (results/<name>/, or
 # REPRO_SLICE_COMMITTED/<name>/; <name>-<scale>/ at a scale) seed the host's results folder first, so cells already
 # published are not run again (their JSONs come back in results.tgz too; they are unchanged). $OUT/smi.csv samples
-# every GPU's utilization every 20 s (what the GPU time bought). Uses the carried .repro/bundle (tools/gpu-bundle.sh),
+# every GPU's utilization every 20 s (what the GPU time bought). REPRO_SLICE_GPUS=1,2,3 limits the slice to those GPUs
+# (another job, e.g. a benchmark, has the rest; two slices side by side need their own OUT and REPRO_SLICE_WORK). Uses the carried .repro/bundle (tools/gpu-bundle.sh),
 # else a build from tools/gpu-host.sh in /tmp/build. Tests set REPRO_SLICE_DEVICE=cpu, REPRO_SLICE_REPRO,
 # REPRO_SLICE_WORK.
 set -uo pipefail
@@ -31,8 +32,10 @@ w=${REPRO_SLICE_WORK:-/tmp}  # store/, r/ (results), reports/
 committed=${REPRO_SLICE_COMMITTED:-$root/results}
 export NCCL_NVLS_ENABLE=0  # NVLink multicast off (the device notes ask it)
 device=${REPRO_SLICE_DEVICE:-cuda}  # tests run it on cpu
-ngpu=$(nvidia-smi -L | grep -c '^GPU')
-gpus=$(for g in $(seq 0 $((ngpu - 1))); do for _ in $(seq "$per_gpu"); do printf '%s,' "$g"; done; done)
+ids=${REPRO_SLICE_GPUS:-$(seq -s, 0 $(($(nvidia-smi -L | grep -c '^GPU') - 1)))}
+[[ "$ids" =~ ^[0-9]+(,[0-9]+)*$ ]] || { echo "gpu-slice: REPRO_SLICE_GPUS: expected e.g. 1,2,3, got '$ids'" >&2; exit 2; }
+ngpu=$(tr , '\n' <<<"$ids" | wc -l)
+gpus=$(for g in ${ids//,/ }; do for _ in $(seq "$per_gpu"); do printf '%s,' "$g"; done; done)
 out=${OUT:-$w/out}; mkdir -p "$out" "$w/r"
 nvidia-smi --query-gpu=index,utilization.gpu,memory.used --format=csv,noheader -l 20 >"$out/smi.csv" 2>/dev/null &
 smi=$!
