@@ -183,6 +183,7 @@ int main(int argc, char** argv) {
     add(bench_scan(16, 2048, 1536, 16, dt, peak));
   }
   add(bench_scan(2048, 9, 64, 128, torch::kFloat, peak));  // the Achilles composite task's Mamba (per layer)
+  add(bench_scan(1024, 29, 256, 128, torch::kFloat, peak));  // the inverse-matching Mamba (17-32 steps: 32-step segment)
   add(bench_conv(64, 512, 1536, 4, torch::kBFloat16, peak));
   add(bench_conv(64, 512, 1536, 128, torch::kBFloat16, peak));  // Global Selection's long conv at L = 512
   add(bench_wkv(64, 512, 1024, peak));
