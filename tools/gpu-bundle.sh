@@ -4,7 +4,10 @@
 # The bundle holds the binaries, the plugins, the three Debian shared libraries they need and `env`, a wrapper that
 # points them at the host's LibTorch. The sha it records is HEAD's, so commit before bundling (refused if dirty).
 # Also packed as .repro/bundle.tar.xz (5 MB instead of 20: carry that), and with --corpus, data/corpus (from
-# tools/fetch-corpus.py, 119 MB) as .repro/corpus.tar.xz (28 MB); tools/gpu-slice.sh unpacks both on the host.
+# tools/fetch-corpus.py, 119 MB) as .repro/corpus.tar.xz (28 MB), also split in halves .repro/corpus.part-1of2 and
+# -2of2: with the 38 MB of tracked files a call's tree is over its 64 MiB with bundle and corpus together, so carry
+# the bundle and one half in one call and the other half in the next (the warm host keeps them); tools/gpu-slice.sh
+# unpacks the corpus on the host once it has every part.
 #   here:  bash tools/gpu-bundle.sh [--corpus]   host:  .repro/bundle/env repro run paper/table2.toml --device cuda
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,5 +35,8 @@ tar cf - -C .repro bundle | xz -T0 -6 >.repro/bundle.tar.xz.tmp && mv .repro/bun
 if [ "${1:-}" = "--corpus" ]; then
   [ -f data/corpus/MANIFEST.json ] || { echo "gpu-bundle: no data/corpus (run python3 tools/fetch-corpus.py)"; exit 1; }
   tar cf - data/corpus | xz -T0 -6 >.repro/corpus.tar.xz.tmp && mv .repro/corpus.tar.xz.tmp .repro/corpus.tar.xz
+  rm -f .repro/corpus.part-*
+  split -n 2 -d -a 1 .repro/corpus.tar.xz .repro/corpus.part- && mv .repro/corpus.part-0 .repro/corpus.part-1of2 &&
+    mv .repro/corpus.part-1 .repro/corpus.part-2of2
 fi
-ls -la .repro/*.tar.xz
+ls -la .repro/*.tar.xz .repro/corpus.part-* 2>/dev/null
