@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tools/gpu-merge.sh: a slice's results come home without overwriting a published number — new cells are added, a
 # stale result (other result_key) is replaced, a re-run of a published cell goes to results/replicates/, identical
-# files change nothing; a scale's results (<name>-<scale>/) are re-rendered at that scale. Usage: gpu_merge.sh <tests dir>
+# files and a re-probe with the same numbers change nothing; a scale's results (<name>-<scale>/) are re-rendered at
+# that scale. Usage: gpu_merge.sh <tests dir>
 set -uo pipefail
 src=$1
 # shellcheck source=check.sh
@@ -19,6 +20,8 @@ cp results/spec/same.json host/r/spec/
 cell host/r/spec/rerun.json k1 0.75
 echo rerun >host/r/spec/rerun.probe.safetensors
 cell host/r/spec/stale.json new 0.9
+cell results/spec/reprobed.json k1 0.5  # a warm host probed it again: same numbers, other probe times
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["probe_seconds"]=4.8; d["checksum"]="x"; d["provenance"]["finished_at"]="2026-11-27T00:00:00Z"; json.dump(d,open(sys.argv[2],"w"))' results/spec/reprobed.json host/r/spec/reprobed.json
 cell host/r/spec/fresh__lr0.001__s0.json k2 0.3
 echo m >host/r/spec/fresh__lr0.001__s0.probe.safetensors
 mkdir -p paper host/r/tiny-paper && touch paper/tiny.toml  # a scale's results: results/<name>-<scale>/
@@ -35,6 +38,8 @@ rep=results/replicates/spec-cuda-0-nvidia-h100-80gb-hbm3-2026-11-26
 check "the re-run is kept as a replicate" grep -q '0.75' "$rep/rerun.json"
 check "with its matrices" grep -qx rerun "$rep/rerun.probe.safetensors"
 check "identical files are not reported" bash -c "! grep -q same.json out.log"
+check "a re-probe with the same numbers is not a replicate" bash -c "! grep -q reprobed out.log && [ ! -e $rep/reprobed.json ]"
+check "and the committed file stays" bash -c "! grep -q 2026-11-27 results/spec/reprobed.json"
 check "each change is named" [ "$(grep -c '^\(new\|replaced\|replicate\): ' out.log)" -eq 6 ]
 check "and the report to re-render" grep -qx '  build/repro report paper/spec.toml' out.log
 check "a scale's report from its spec at that scale" grep -qx '  build/repro report paper/tiny.toml --scale paper' out.log

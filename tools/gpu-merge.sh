@@ -9,6 +9,8 @@
 #              result is stale and this run is its current version): replaces it;
 #   replicate  a .json with the same result_key but other numbers (a re-run of an already published cell): kept in
 #              results/replicates/<spec>-<device>-<date>/ beside, the committed result stays;
+#   reprobed   the same result_key and numbers, only the probe's times differ (a cell whose tests were not all run
+#              is probed again by every sweep on a warm host): the committed file, with its training's times, stays;
 # a non-JSON file (probe matrices) follows the decision for its cell's JSON. Prints one line per file that changed
 # something and then the `repro report` commands for the specs that gained or changed results.
 set -euo pipefail
@@ -35,6 +37,13 @@ for tarball in "$@"; do
 import json, re, sys
 new, old = (json.load(open(p)) for p in sys.argv[1:3])
 p = new.get("provenance", {})
+def numbers(r):  # what a re-probe of the same model changes: the probe's and the run's times, hence the checksum
+    r = {k: v for k, v in r.items() if k not in ("checksum", "probe_seconds")}
+    r["provenance"] = {k: v for k, v in r.get("provenance", {}).items()
+                       if k not in ("cell_seconds_this_run", "finished_at", "probe_seconds")}
+    return r
+if new.get("result_key") == old.get("result_key") and numbers(new) == numbers(old):
+    print("reprobed"); sys.exit()
 gpu = re.sub(r"[^a-z0-9]+", "-", p.get("device", "unknown").lower()).strip("-")
 print(f"replicate {gpu}-{p.get('finished_at', 'unknown')[:10]}" if new.get("result_key") == old.get("result_key")
       else "replaced")
@@ -49,7 +58,7 @@ PY
     read -r v tag <<<"${verdict["$spec/$cell"]:-new}"
     [ "$v" = new ] && [ -f "$dst" ] && ! cmp -s "$f" "$dst" && v=replicate tag=unknown  # a matrix without its JSON
     case $v in
-      same) continue ;;
+      same | reprobed) continue ;;
       new | replaced) mkdir -p "$(dirname "$dst")" && cp "$f" "$dst" ;;
       replicate)
         dst="$results/replicates/$spec-$tag/$name"
