@@ -236,6 +236,31 @@ TEST(ReportClaims, VerdictFollowsTheRule) {
   EXPECT_EQ(judge_claim(f.spec, f.cells, load_results(f.cells, f.results()), claims[1]).word, "fails");
 }
 
+// A comparison that the seed spread cannot decide (sides within 2 standard errors of their seed means) neither
+// passes nor fails; a single seed has no spread, so its comparisons always decide.
+TEST(ReportClaims, ComparisonsWithinSeedNoiseDecideNothing) {
+  Fixture f;
+  const auto& c = f.spec.report.claims[0];  // t1[last, std] < 50; t1[std, std] - t1[last, std] >= 40
+  const auto judge = [&] { return judge_claim(f.spec, f.cells, load_results(f.cells, f.results()), c); };
+  f.result("std", 0, {{"std", 0.99}, {"last", 0.45}});
+  EXPECT_EQ(judge().word, "holds");  // one seed: 45 < 50 and 54 >= 40 decide
+  f.result("std", 1, {{"std", 0.99}, {"last", 0.57}});  // last 51 ± 8.5: standard error 6
+  auto v = judge();
+  EXPECT_EQ(v.word, "within noise");  // 51 vs 50 and 48 vs 40 are both under 12 apart
+  EXPECT_EQ(v.checks[0].state, CheckOutcome::kNoise);
+  EXPECT_NE(v.checks[0].detail.find("51.0 < 50.0 (differ by 1, under 2 standard errors of the seed means, 12)"),
+            std::string::npos) << v.checks[0].detail;
+  f.result("std", 1, {{"std", 0.99}, {"last", 0.31}});  // last 38 ± 9.9, standard error 7: 38 < 50 still within 14
+  v = judge();
+  EXPECT_EQ(v.word, "partial");  // 61 >= 40 decides, 38 < 50 does not
+  EXPECT_EQ(v.checks[0].state, CheckOutcome::kNoise);
+  EXPECT_EQ(v.checks[1].state, CheckOutcome::kPass);
+  f.result("std", 1, {{"std", 0.99}, {"last", 0.43}});  // last 44 ± 1.4: standard error 1
+  EXPECT_EQ(judge().word, "holds");
+  const std::string md = render_claims(f.spec, f.cells, load_results(f.cells, f.results()));
+  EXPECT_NE(md.find("**≈**, within seed noise"), std::string::npos) << md;
+}
+
 // A claim may name a sweep figure's point, figure[series id, x], in % as the tables: Fig. 1 has no table.
 TEST(ReportClaims, SweepFigurePointsAreTerms) {
   const std::string claim = "[[report.claims]]\nclaim = \"denser is worse\"\nholds_if = [\"sweep[std, 2] > sweep[std, 4] + 15\"]\n";

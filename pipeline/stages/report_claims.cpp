@@ -23,10 +23,16 @@ size_t selector_index(const std::vector<Selector>& v, const std::string& id) {
   return static_cast<size_t>(std::find_if(v.begin(), v.end(), [&](const Selector& s) { return s.id == id; }) - v.begin());
 }
 
-// A sum of terms; nullopt when a term has no number (cell not run, or the paper printed none).
-std::optional<double> value_of(const Spec& spec, const std::vector<Cell>& cells, const Results& res,
+// A side of a check: the sum of its terms, and the variance of that sum's seed mean (sum of sd² / n over our
+// terms with two or more seeds; the paper's numbers and constants add none).
+struct Side {
+  double value = 0, var = 0;
+};
+
+// nullopt when a term has no number (cell not run, or the paper printed none).
+std::optional<Side> value_of(const Spec& spec, const std::vector<Cell>& cells, const Results& res,
                                const std::vector<ClaimTerm>& terms) {
-  double sum = 0;
+  double sum = 0, var = 0;
   for (const auto& t : terms) {
     if (t.kind == ClaimTerm::kNumber) {
       sum += t.sign * t.number;
@@ -51,12 +57,13 @@ std::optional<double> value_of(const Spec& spec, const std::vector<Cell>& cells,
     if (t.kind == ClaimTerm::kOurs) {
       if (c.ours.n == 0) return std::nullopt;
       sum += t.sign * c.ours.mean;
+      if (c.ours.n > 1) var += c.ours.sd * c.ours.sd / static_cast<double>(c.ours.n);
     } else {
       if (c.paper.kind != PaperValue::kNumber) return std::nullopt;
       sum += t.sign * c.paper.value;
     }
   }
-  return sum;
+  return Side{sum, var};
 }
 
 CheckOutcome judge_check(const Spec& spec, const std::vector<Cell>& cells, const Results& res, const ClaimCheck& k) {
@@ -74,9 +81,15 @@ CheckOutcome judge_check(const Spec& spec, const std::vector<Cell>& cells, const
     out.detail = fmt::format("`{}`: not run", k.text);
     return out;
   }
-  const bool pass = k.op == "<" ? *l < *r : k.op == "<=" ? *l <= *r : k.op == ">" ? *l > *r : *l >= *r;
+  const double a = l->value, b = r->value, se = std::sqrt(l->var + r->var);
+  const bool pass = k.op == "<" ? a < b : k.op == "<=" ? a <= b : k.op == ">" ? a > b : a >= b;
   out.state = pass ? CheckOutcome::kPass : CheckOutcome::kFail;
-  out.detail = fmt::format("`{}`: {:.1f} {} {:.1f}", k.text, *l, k.op, *r);
+  out.detail = fmt::format("`{}`: {:.1f} {} {:.1f}", k.text, a, k.op, b);
+  if (se > 0 && std::abs(a - b) < kNoiseSE * se) {  // 3 seeds cannot tell the sides apart: no verdict either way
+    out.state = CheckOutcome::kNoise;
+    out.detail += fmt::format(" (differ by {:.2g}, under {} standard errors of the seed means, {:.2g})", std::abs(a - b),
+                              kNoiseSE, kNoiseSE * se);
+  }
   return out;
 }
 
@@ -84,14 +97,19 @@ CheckOutcome judge_check(const Spec& spec, const std::vector<Cell>& cells, const
 
 ClaimVerdict judge_claim(const Spec& spec, const std::vector<Cell>& cells, const Results& res, const ClaimSpec& c) {
   ClaimVerdict v;
-  size_t pass = 0, fail = 0;
+  size_t pass = 0, fail = 0, noise = 0;
   for (const auto& k : c.checks) {
     v.checks.push_back(judge_check(spec, cells, res, k));
     pass += v.checks.back().state == CheckOutcome::kPass;
     fail += v.checks.back().state == CheckOutcome::kFail;
+    noise += v.checks.back().state == CheckOutcome::kNoise;
   }
   const size_t n = c.checks.size();
-  v.word = pass + fail == 0 ? "not run" : pass == n ? "holds" : fail == n ? "fails" : "partial";
+  v.word = pass + fail + noise == 0 ? "not run"
+           : pass == n              ? "holds"
+           : fail == n              ? "fails"
+           : pass + fail == 0       ? "within noise"
+                                    : "partial";
   return v;
 }
 
@@ -100,13 +118,19 @@ std::string render_claims(const Spec& spec, const std::vector<Cell>& cells, cons
   std::ostringstream o;
   o << "## Claims\n\nEach claim's verdict follows from its checks (written in the spec, evaluated on the numbers "
        "above): all pass = **holds**, none passes = **fails**, otherwise **partial**; **not run** when no check "
-       "has its numbers.\n\n| claim | verdict | checks |\n|---|---|---|\n";
+       "has its numbers. A comparison whose two sides differ by less than " << kNoiseSE << " standard errors of their "
+       "seed means (each of our terms: its sample std over seeds / √seeds) is **≈**, within seed noise: it neither "
+       "passes nor fails, and a claim with only such checks is **within noise** (with 3 seeds this band is lenient: "
+       "a t-test at 95 % would ask for about 4.3).\n\n| claim | verdict | checks |\n|---|---|---|\n";
   for (const auto& c : spec.report.claims) {
     const ClaimVerdict v = judge_claim(spec, cells, res, c);
     std::string details;
     for (const auto& k : v.checks)
       details += (details.empty() ? "" : "; ") + k.detail +
-                 (k.state == CheckOutcome::kPass ? " ✓" : k.state == CheckOutcome::kFail ? " ✗" : "");
+                 (k.state == CheckOutcome::kPass   ? " ✓"
+                  : k.state == CheckOutcome::kFail ? " ✗"
+                  : k.state == CheckOutcome::kNoise ? " ≈"
+                                                    : "");
     o << "| " << c.text << " | **" << v.word << "** | " << details << " |\n";
   }
   return o.str() + "\n";

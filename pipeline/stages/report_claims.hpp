@@ -1,6 +1,8 @@
 // The claims section: each claim of the paper the spec lists, with a verdict derived from the numbers
 // by the spec's rule (holds_if checks): every check passes = holds, none passes = fails, some pass or
-// some cannot be evaluated = partial, no check can be evaluated = not run.
+// some cannot be evaluated = partial, no check can be evaluated = not run. A comparison of sides that differ by
+// less than kNoiseSE standard errors of their seed means is "within noise" (neither passes nor fails): a 0.1-point
+// lead with a 4-point seed spread decides nothing.
 #pragma once
 #include <string>
 #include <vector>
@@ -9,13 +11,15 @@
 
 namespace repro {
 
+inline constexpr double kNoiseSE = 2;
+
 struct CheckOutcome {
-  enum State { kPass, kFail, kNotRun } state = kNotRun;
+  enum State { kPass, kFail, kNoise, kNotRun } state = kNotRun;
   std::string detail;  // the check with the numbers it compared
 };
 
 struct ClaimVerdict {
-  std::string word;  // holds | fails | partial | not run
+  std::string word;  // holds | fails | partial | within noise | not run
   std::vector<CheckOutcome> checks;
 };
 
