@@ -74,7 +74,7 @@ class Scan : public torch::autograd::Function<Scan> {
                  &ckpt = s[8];
     const int64_t Bsz = x.size(0), L = x.size(1), C = x.size(2), N = A.size(1);
     TORCH_CHECK(ckpt.size(1) == scan_segments(static_cast<int>(L)),
-                "selective_scan: the segment length changed between forward and backward (REPRO_SCAN_SEGMENT)");
+                "selective_scan: the forward's checkpoints do not match the sequence length");
     auto p = params(x, delta, A, Bm, Cm, D, z, bias, ctx->saved_data["softplus"].toBool());
     const Tensor dout = grads[0].to(x.scalar_type()).contiguous();
     auto dx = torch::empty({Bsz, L, C}, x.options()), ddelta = torch::empty({Bsz, L, C}, delta.options());

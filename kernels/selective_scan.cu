@@ -16,8 +16,6 @@
 // warps cost more than the scan), the warps' slots added per sub-chunk, and one partial sum per block of channels
 // in global memory (the host adds the partials). Every sum has a fixed order: the gradients are deterministic.
 #include <cstddef>
-#include <cstdlib>
-#include <cstring>
 
 #include "common.cuh"
 #include "selective_scan.hpp"
@@ -53,8 +51,7 @@ __device__ __forceinline__ float at(const Strided& s, int b, int t, int i) {
 }
 
 // One segment of the block's inputs in shared memory (zeros past the end of the sequence). dy comes last: the
-// forward, which has none, is launched with the bytes before it (at d_state 16 and 64 steps 32 KB instead of 40:
-// room for 6 resident blocks per SM instead of 5).
+// forward, which has none, is launched with the bytes before it (a fifth less shared memory per block).
 template <int G, int S>
 struct Stage {
   static constexpr int kC = kScanThreads / G, kN = P * G;
@@ -95,8 +92,8 @@ __device__ __forceinline__ float readout(const float (&h)[P], const float4& C) {
   return get(C, 0) * h[0] + get(C, 1) * h[1] + get(C, 2) * h[2] + get(C, 3) * h[3];
 }
 
-// The staged segment lives in dynamic shared memory: at d_state 128 (G = 32) it is 68 KB, over the 48 KB a
-// static declaration may hold; launch() opts each kernel in to the size it needs.
+// The staged segment lives in dynamic shared memory, sized per instance (at d_state 128, 32 steps: 34 KB; 64 steps
+// would take 68, over the 48 KB a static declaration may hold); launch() opts each kernel in to the size it needs.
 template <int G, int S>
 __device__ __forceinline__ Stage<G, S>& staged() {
   extern __shared__ float4 smem[];
@@ -284,13 +281,19 @@ __device__ __forceinline__ void scan_bwd_body(const ScanParams& p) {
   }
 }
 
-// Two builds of the backward: the compiler's own register choice (126 at d_state 16: 4 blocks per SM; an explicit
-// minimum of 1 block made it take 222), and an occupancy experiment that asks for 5 blocks per SM (at most 102
-// registers, some spilled), selected at run time by REPRO_SCAN_BWD_BLOCKS=5 (see launch()).
+// The backward at d_state 16 is built for 5 blocks per SM (registers capped near 100, a few bytes spilled): on an
+// H200 that took 10-11 % off its time at B=64 L=512 D=1536 and was within 5 % either way at B=16 L=2048. At larger
+// d_state the staged segment limits the blocks per SM anyway and the cap cost 1-3 %, so the compiler chooses (an
+// explicit minimum of 1 block made it take 222 registers: 2 blocks per SM).
 template <typename T, int G, int S>
-__global__ void __launch_bounds__(kScanThreads) scan_bwd(ScanParams p) { scan_bwd_body<T, G, S>(p); }
+__global__ void __launch_bounds__(kScanThreads) scan_bwd_free(ScanParams p) { scan_bwd_body<T, G, S>(p); }
 template <typename T, int G, int S>
 __global__ void __launch_bounds__(kScanThreads, 5) scan_bwd_5(ScanParams p) { scan_bwd_body<T, G, S>(p); }
+template <typename T, int G, int S>
+constexpr void (*scan_bwd())(ScanParams) {
+  if constexpr (G == 4) return scan_bwd_5<T, G, S>;
+  else return scan_bwd_free<T, G, S>;
+}
 
 template <typename T, int G, int S>
 void launch(bool backward, const ScanParams& p, cudaStream_t stream) {
@@ -301,28 +304,22 @@ void launch(bool backward, const ScanParams& p, cudaStream_t stream) {
   // the op checks.
   static const bool opted_in = [] {
     cudaFuncSetAttribute(scan_fwd<T, G, S>, cudaFuncAttributeMaxDynamicSharedMemorySize, fwd_bytes);
-    cudaFuncSetAttribute(scan_bwd<T, G, S>, cudaFuncAttributeMaxDynamicSharedMemorySize, bwd_bytes);
-    cudaFuncSetAttribute(scan_bwd_5<T, G, S>, cudaFuncAttributeMaxDynamicSharedMemorySize, bwd_bytes);
+    cudaFuncSetAttribute(scan_bwd<T, G, S>(), cudaFuncAttributeMaxDynamicSharedMemorySize, bwd_bytes);
     return true;
   }();
   (void)opted_in;
-  // Read at every launch (a getenv per layer and step is noise) so that a test can run both variants.
-  const char* blocks = std::getenv("REPRO_SCAN_BWD_BLOCKS");
-  if (!backward)
-    scan_fwd<T, G, S><<<grid, kScanThreads, fwd_bytes, stream>>>(p);
-  else if (blocks && std::strcmp(blocks, "5") == 0)
-    scan_bwd_5<T, G, S><<<grid, kScanThreads, bwd_bytes, stream>>>(p);
+  if (backward)
+    scan_bwd<T, G, S>()<<<grid, kScanThreads, bwd_bytes, stream>>>(p);
   else
-    scan_bwd<T, G, S><<<grid, kScanThreads, bwd_bytes, stream>>>(p);
+    scan_fwd<T, G, S><<<grid, kScanThreads, fwd_bytes, stream>>>(p);
 }
 
 template <typename T, int G>
 void launch_segment(bool backward, const ScanParams& p, cudaStream_t stream) {
-  switch (scan_segment(p.length)) {
-    case kShortSegment: return launch<T, G, kShortSegment>(backward, p, stream);
-    case kMidSegment: return launch<T, G, kMidSegment>(backward, p, stream);
-    default: return launch<T, G, kSegment>(backward, p, stream);
-  }
+  if (scan_segment(p.length) == kShortSegment)
+    launch<T, G, kShortSegment>(backward, p, stream);
+  else
+    launch<T, G, kScanSegment>(backward, p, stream);
 }
 
 template <typename T>
