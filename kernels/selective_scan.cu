@@ -282,7 +282,7 @@ __device__ __forceinline__ void scan_bwd_body(const ScanParams& p) {
 }
 
 // The backward at d_state 16 is built for 5 blocks per SM (registers capped near 100, a few bytes spilled): on an
-// H200 that took 10-11 % off its time at B=64 L=512 D=1536 and was within 5 % either way at B=16 L=2048. At larger
+// H200 that took 10 % off fwd+bwd at B=64 L=512 D=1536 and added 1-5 % at B=16 L=2048. At larger
 // d_state the staged segment limits the blocks per SM anyway and the cap cost 1-3 %, so the compiler chooses (an
 // explicit minimum of 1 block made it take 222 registers: 2 blocks per SM).
 template <typename T, int G, int S>

@@ -42,7 +42,7 @@ inline int scan_channel_blocks(int channels, int states) {
 }
 // Steps per staged segment, which is also the forward's checkpoint interval ([B, segments, D, N]): 32, or 16 for
 // sequences that short (the composite task's 9 tokens), whose blocks would otherwise stage mostly padding. 32 rather
-// than 64 (measured on an H200, kernels/README.md: fwd+bwd 11-22 % faster at the Mamba-130M shapes): the backward
+// than 64 (measured on an H200, kernels/README.md: fwd+bwd 6-22 % faster at the Mamba-130M shapes): the backward
 // keeps half as many sub-chunk starts in registers, at the cost of twice the checkpoints (B·L/32·D·N·4 bytes).
 inline constexpr int kShortSegment = 16, kScanSegment = 32;
 inline int scan_segment(int length) { return length <= kShortSegment ? kShortSegment : kScanSegment; }
