@@ -75,7 +75,8 @@ fs::path render_index(const fs::path& artifacts_toml, const std::vector<IndexedS
   std::ostringstream o;
   o << "# Paper artifacts and their status\n\n_Rendered by `repro index` from `" << artifacts_toml.string()
     << "`, the specs and their committed results. \"not run\": a spec exists but has no results yet; \"no spec "
-       "tags it\": no spec names it as its `artifact` so far._\n\n| paper | artifact | spec | reproduced by | status |\n|---|---|---|---|---|\n";
+       "tags it\": no spec names it as its `artifact` so far. A claim holds, fails, is partial or is within noise (its "
+       "seeds cannot decide it) by the rule in its report's Claims section._\n\n| paper | artifact | spec | reproduced by | status |\n|---|---|---|---|---|\n";
   for (const auto& a : all) {
     if (a.rows.empty()) o << fmt::format("| {} | {} | — | — | no spec tags it |\n", a.paper, a.title);
     for (const auto& r : a.rows) o << fmt::format("| {} | {} {}\n", a.paper, a.title, r);
