@@ -36,7 +36,6 @@ if [ "${1:-}" = "--corpus" ]; then
   [ -f data/corpus/MANIFEST.json ] || { echo "gpu-bundle: no data/corpus (run python3 tools/fetch-corpus.py)"; exit 1; }
   tar cf - data/corpus | xz -T0 -6 >.repro/corpus.tar.xz.tmp && mv .repro/corpus.tar.xz.tmp .repro/corpus.tar.xz
   rm -f .repro/corpus.part-*
-  split -n 2 -d -a 1 .repro/corpus.tar.xz .repro/corpus.part- && mv .repro/corpus.part-0 .repro/corpus.part-1of2 &&
-    mv .repro/corpus.part-1 .repro/corpus.part-2of2
+  split -n 2 --numeric-suffixes=1 -a 1 --additional-suffix=of2 .repro/corpus.tar.xz .repro/corpus.part-
 fi
 ls -la .repro/*.tar.xz .repro/corpus.part-* 2>/dev/null

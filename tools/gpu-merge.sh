@@ -42,11 +42,9 @@ def numbers(r):  # what a re-probe of the same model changes: the probe's and th
     r["provenance"] = {k: v for k, v in r.get("provenance", {}).items()
                        if k not in ("cell_seconds_this_run", "finished_at", "probe_seconds")}
     return r
-if new.get("result_key") == old.get("result_key") and numbers(new) == numbers(old):
-    print("reprobed"); sys.exit()
 gpu = re.sub(r"[^a-z0-9]+", "-", p.get("device", "unknown").lower()).strip("-")
-print(f"replicate {gpu}-{p.get('finished_at', 'unknown')[:10]}" if new.get("result_key") == old.get("result_key")
-      else "replaced")
+print("replaced" if new.get("result_key") != old.get("result_key") else "reprobed" if numbers(new) == numbers(old)
+      else f"replicate {gpu}-{p.get('finished_at', 'unknown')[:10]}")
 PY
 )
     fi
