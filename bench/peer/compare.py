@@ -72,32 +72,35 @@ def timed(fn, leaves):
 
 rows = []
 dev = torch.cuda.get_device_name()
-for (Bsz, L, D, N) in [(64, 512, 1536, 16), (16, 2048, 1536, 16)]:
-    for dt in [torch.bfloat16, torch.float32]:
-        g = torch.Generator(device="cuda").manual_seed(0)
-        r = lambda *s: torch.randn(*s, device="cuda", generator=g)
-        x, z, Bm, Cm = r(Bsz, L, D), r(Bsz, L, D), r(Bsz, L, N), r(Bsz, L, N)
-        delta = r(Bsz, L, D) * 0.5 - 1
-        A, Dk, bias = -torch.exp(r(D, N) * 0.3), r(D), r(D) * 0.1
-        mine = [t.clone().requires_grad_() for t in (x.to(dt), delta, A, Bm.to(dt), Cm.to(dt), Dk, z.to(dt), bias)]
-        theirs = [mine[0].detach().transpose(1, 2).contiguous(), delta.to(dt).transpose(1, 2).contiguous(),
-                  A.clone(), mine[3].detach().transpose(1, 2).contiguous().unsqueeze(1),
-                  mine[4].detach().transpose(1, 2).contiguous().unsqueeze(1),
-                  Dk.clone(), mine[6].detach().transpose(1, 2).contiguous(), bias.clone()]
-        theirs = [t.requires_grad_() for t in theirs]
-        # Same function: compare outputs once (theirs in [B, D, L]).
-        yo = ours(*mine[:6], mine[6], mine[7], True)
-        yt = PeerScan.apply(*theirs).transpose(1, 2)
-        err = ((yo.float() - yt.float()).abs().max() / yt.float().abs().max()).item()
-        fo, bo = timed(lambda: ours(*mine[:6], mine[6], mine[7], True), mine)
-        ft, bt = timed(lambda: PeerScan.apply(*theirs), theirs)
-        name = f"selective_scan B={Bsz} L={L} D={D} N={N} {'bf16' if dt == torch.bfloat16 else 'fp32'}"
-        for impl, f, b in [("ours (fused)", fo, bo), ("mamba-ssm 2.3.2.post1", ft, bt)]:
-            rows.append({"case": name, "impl": impl, "fwd_ms": f, "bwd_ms": b, "total_ms": f + b})
-            print(f"{name:<44} {impl:<24} fwd {f:8.3f}  bwd {b:8.3f}  total {f + b:8.3f} ms")
-        print(f"{'':<44} ours/theirs total time {(fo + bo) / (ft + bt):.2f}x; max rel diff of outputs {err:.2e}")
-        rows.append({"case": name, "speed_ratio_peer_over_ours": (ft + bt) / (fo + bo), "max_rel_output_diff": err})
-doc = {"device": dev, "torch": torch.__version__, "cuda": torch.version.cuda, "peer": "mamba-ssm 2.3.2.post1 (sdist)",
+# The shapes of repro-bench-kernels: Mamba-130M's layer at L = 512 and a longer one, then the Achilles tasks' (fp32).
+cases = [(B_, L_, 1536, 16, dt) for (B_, L_) in [(64, 512), (16, 2048)] for dt in [torch.bfloat16, torch.float32]]
+cases += [(2048, 9, 64, 128, torch.float32), (1024, 29, 256, 128, torch.float32)]
+for (Bsz, L, D, N, dt) in cases:
+    g = torch.Generator(device="cuda").manual_seed(0)
+    r = lambda *s: torch.randn(*s, device="cuda", generator=g)
+    x, z, Bm, Cm = r(Bsz, L, D), r(Bsz, L, D), r(Bsz, L, N), r(Bsz, L, N)
+    delta = r(Bsz, L, D) * 0.5 - 1
+    A, Dk, bias = -torch.exp(r(D, N) * 0.3), r(D), r(D) * 0.1
+    mine = [t.clone().requires_grad_() for t in (x.to(dt), delta, A, Bm.to(dt), Cm.to(dt), Dk, z.to(dt), bias)]
+    theirs = [mine[0].detach().transpose(1, 2).contiguous(), delta.to(dt).transpose(1, 2).contiguous(),
+              A.clone(), mine[3].detach().transpose(1, 2).contiguous().unsqueeze(1),
+              mine[4].detach().transpose(1, 2).contiguous().unsqueeze(1),
+              Dk.clone(), mine[6].detach().transpose(1, 2).contiguous(), bias.clone()]
+    theirs = [t.requires_grad_() for t in theirs]
+    # Same function: compare outputs once (theirs in [B, D, L]).
+    yo = ours(*mine[:6], mine[6], mine[7], True)
+    yt = PeerScan.apply(*theirs).transpose(1, 2)
+    err = ((yo.float() - yt.float()).abs().max() / yt.float().abs().max()).item()
+    fo, bo = timed(lambda: ours(*mine[:6], mine[6], mine[7], True), mine)
+    ft, bt = timed(lambda: PeerScan.apply(*theirs), theirs)
+    name = f"selective_scan B={Bsz} L={L} D={D} N={N} {'bf16' if dt == torch.bfloat16 else 'fp32'}"
+    for impl, f, b in [("ours (fused)", fo, bo), ("mamba-ssm 2.3.2.post1", ft, bt)]:
+        rows.append({"case": name, "impl": impl, "fwd_ms": f, "bwd_ms": b, "total_ms": f + b})
+        print(f"{name:<44} {impl:<24} fwd {f:8.3f}  bwd {b:8.3f}  total {f + b:8.3f} ms")
+    print(f"{'':<44} ours/theirs total time {(fo + bo) / (ft + bt):.2f}x; max rel diff of outputs {err:.2e}")
+    rows.append({"case": name, "speed_ratio_peer_over_ours": (ft + bt) / (fo + bo), "max_rel_output_diff": err})
+doc = {"device": dev, "git": os.environ.get("REPRO_GIT_SHA", "unknown"),
+       "versions": {"torch": torch.__version__, "cuda": torch.version.cuda}, "peer": "mamba-ssm 2.3.2.post1 (sdist)",
        "peer_build_seconds": build_s, "iters": a.iters, "rows": rows}
 if a.json:
     json.dump(doc, open(a.json, "w"), indent=2)
