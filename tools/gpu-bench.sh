@@ -2,27 +2,37 @@
 # The kernel benchmarks of kernels/README.md on the GPU host, in one device call, on one GPU (run it with
 # CUDA_VISIBLE_DEVICES=N beside other work):
 #   tools/gpu-bench.sh OUTDIR
+# Everything lands in OUTDIR/bench.tgz, one file (a device call returns at most 8 from $OUT; an earlier call that
+# left a dozen there got none of them back), packed also when the script is stopped by `timeout`.
 # 1. repro-bench-kernels: our scan, conv and WKV against the pure-LibTorch paths, with HBM shares → kernels.json
 # 2. bench/peer/compare.py: mamba-ssm's selective scan (its sources under .peer/: tools/fetch-peer.sh), compiled
 #    for this GPU (built once per machine in /tmp/peer-build; the build starts first, on the CPU) → peer.json
 # 3. repro-bench-models bench/mamba130m.toml with our kernels and with REPRO_KERNELS=off → models-{on,off}.log
 # 4. Nsight Compute, when the host has ncu: one forward and one backward launch of ours and of mamba-ssm's scan at
 #    the first shape (B=64 L=512 D=1536 N=16 bf16), full section set → ncu-{ours,peer}-{fwd,bwd}.txt
-# Each step is time-boxed and logged to OUTDIR/bench.log; a failing step does not stop the others.
-# Uses the carried .repro/bundle (tools/gpu-bundle.sh).
+# Each step is time-boxed and logged to bench.log; a failing step does not stop the others.
+# Uses the carried .repro/bundle (tools/gpu-bundle.sh); `tests/gpu_bench.sh` runs it with fake programs on CPU.
 set -uo pipefail
 [ $# -eq 1 ] || { echo "usage: tools/gpu-bench.sh OUTDIR" >&2; exit 2; }
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/tools/unpack-carried.sh"
-out=$1; mkdir -p "$out"
-env=("$root/.repro/bundle/env") py=/opt/torch/.venv/bin/python
+dest=$1 out=/tmp/gpu-bench; rm -rf "$out"; mkdir -p "$out" "$dest"
+pack() { tar czf "$dest/bench.tgz" -C "$(dirname "$out")" "$(basename "$out")"; }
+# A signal (`timeout` around this script) stops the running step too: steps run in the background so that the trap
+# runs at once, not after the step.
+trap pack EXIT; trap 'log "stopped during ${current:-the start}"; kill ${child:-} ${build:-} 2>/dev/null; exit 143' TERM INT
+# Tests set REPRO_BENCH_BIN (a folder with the two bench programs) instead of the bundle.
+if [ -n "${REPRO_BENCH_BIN:-}" ]; then env=(env PATH="$REPRO_BENCH_BIN:$PATH"); else env=("$root/.repro/bundle/env"); fi
+py=/opt/torch/.venv/bin/python
 peer=$(ls -d "$root"/.peer/mamba_ssm-* 2>/dev/null | head -1)
 export PEER_BUILD=/tmp/peer-build; mkdir -p "$PEER_BUILD"
 log() { echo "[$(date -u +%T)] $*" | tee -a "$out/bench.log"; }
 step() {  # step SECONDS LOGFILE CMD...: runs CMD with a time limit, its output to LOGFILE, its exit code logged
-  local limit=$1 file=$2 t=$SECONDS; shift 2
-  timeout "$limit" "$@" >"$file" 2>&1
-  log "rc=$? ${SECONDS}-${t}s $(basename "$file"): $*"
+  local limit=$1 file=$2 t=$SECONDS rc; shift 2
+  current=$(basename "$file")
+  timeout "$limit" "$@" >"$file" 2>&1 &
+  child=$!; wait $child; rc=$?
+  log "rc=$rc $((SECONDS - t))s $current: $*"
 }
 if [ -n "$peer" ]; then
   "${env[@]}" "$py" "$root/bench/peer/compare.py" "$peer" "$root/.repro/bundle/librepro_kernels.so" --build-only \
