@@ -1,5 +1,6 @@
 #include "info.hpp"
 
+#include <atomic>
 #include <sstream>
 
 namespace repro::kernels {
@@ -15,5 +16,11 @@ std::string describe() {
   return "none (built without nvcc: the LibTorch paths run everywhere)";
 #endif
 }
+
+namespace {
+std::atomic<int64_t> quad_launches{0};
+}
+int64_t scan_quad_launches() { return quad_launches.load(); }
+void count_scan_quad_launch() { ++quad_launches; }
 
 }  // namespace repro::kernels

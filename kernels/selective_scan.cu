@@ -16,8 +16,12 @@
 // warps cost more than the scan), the warps' slots added per sub-chunk, and one partial sum per block of channels
 // in global memory (the host adds the partials). Every sum has a fixed order: the gradients are deterministic.
 #include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
 
 #include "common.cuh"
+#include "info.hpp"
 #include "selective_scan.hpp"
 
 namespace repro::kernels {
@@ -80,6 +84,74 @@ __device__ void stage(Stage<G, S>& s, const ScanParams& p, int b, int c0, int t0
   }
 }
 
+// Four consecutive elements (channels or states) as floats, in one load: 16 bytes of fp32, 8 of bf16.
+__device__ __forceinline__ float4 load4(const float* p) { return __ldg(reinterpret_cast<const float4*>(p)); }
+__device__ __forceinline__ float4 load4(const __nv_bfloat16* p) {
+  const uint2 u = __ldg(reinterpret_cast<const uint2*>(p));
+  const float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&u.x)),
+               hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&u.y));
+  return make_float4(lo.x, lo.y, hi.x, hi.y);
+}
+template <typename T>
+__device__ __forceinline__ float4 at4(const Strided& s, int b, int t, int i) {
+  return load4(static_cast<const T*>(s.ptr) + b * s.batch + static_cast<int64_t>(t) * s.time + i);
+}
+__device__ __forceinline__ float4 softplus4(float4 v, bool on) {
+  return on ? make_float4(softplus(v.x), softplus(v.y), softplus(v.z), softplus(v.w)) : v;
+}
+
+// The same segment staged four elements per load (when every input is aligned to four elements: quads_ok), a
+// thread's loads all issued before any is used, so that a segment costs one memory latency instead of one per
+// element (Nsight Compute: 39 % of the forward's stalls waited on the element-wise staging's loads).
+template <typename T, int G, int S>
+__device__ void stage_quads(Stage<G, S>& s, const ScanParams& p, int b, int c0, int t0, bool with_dy) {
+  constexpr int kC = Stage<G, S>::kC, kQ = kC / 4, kItems = S * kQ, kPer = (kItems + kScanThreads - 1) / kScanThreads;
+  const int L = p.length, D = p.channels;
+  const float4 zero = make_float4(0.f, 0.f, 0.f, 0.f);
+  float4 x[kPer], dt[kPer], z[kPer], dy[kPer];
+#pragma unroll
+  for (int k = 0; k < kPer; ++k) {
+    const int e = threadIdx.x + k * kScanThreads, i = e / kQ, t = t0 + i, c = c0 + (e % kQ) * 4;
+    const bool ok = e < kItems && t < L && c < D;  // D % 4 == 0: a quad is all in or all out
+    x[k] = ok ? at4<T>(p.x, b, t, c) : zero;
+    dt[k] = ok ? at4<float>(p.delta, b, t, c) : zero;
+    z[k] = ok && p.z.ptr ? at4<T>(p.z, b, t, c) : zero;
+    dy[k] = ok && with_dy ? load4(static_cast<const T*>(p.dout) + (static_cast<int64_t>(b) * L + t) * D + c) : zero;
+  }
+#pragma unroll
+  for (int k = 0; k < kPer; ++k) {
+    const int e = threadIdx.x + k * kScanThreads, i = e / kQ, q = e % kQ;
+    if (e >= kItems) break;
+    const bool ok = t0 + i < L && c0 + q * 4 < D;
+    float4 d = dt[k];
+    if (ok && p.delta_bias) {  // [D]: in L1 after the first segment
+      const float4 bias = load4(p.delta_bias + c0 + q * 4);
+      d = make_float4(d.x + bias.x, d.y + bias.y, d.z + bias.z, d.w + bias.w);
+    }
+    *reinterpret_cast<float4*>(&s.x[i][q * 4]) = x[k];
+    *reinterpret_cast<float4*>(&s.dt[i][q * 4]) = ok ? softplus4(d, p.softplus) : zero;
+    if (p.z.ptr) *reinterpret_cast<float4*>(&s.z[i][q * 4]) = z[k];
+    if (with_dy) *reinterpret_cast<float4*>(&s.dy[i][q * 4]) = dy[k];
+  }
+  // B and C: G quads per step; at most 4 of each per thread in flight (64 registers at d_state 128 otherwise).
+  constexpr int kBC = S * G, kRound = 4 * kScanThreads;
+  for (int base = 0; base < kBC; base += kRound) {
+    float4 Bq[4], Cq[4];
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      const int e = base + threadIdx.x + k * kScanThreads, i = e / G, t = t0 + i;
+      const bool ok = e < kBC && t < L;
+      Bq[k] = ok ? at4<T>(p.Bm, b, t, (e % G) * 4) : zero;
+      Cq[k] = ok ? at4<T>(p.Cm, b, t, (e % G) * 4) : zero;
+    }
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      const int e = base + threadIdx.x + k * kScanThreads;
+      if (e < kBC) s.B[e / G][e % G] = Bq[k], s.C[e / G][e % G] = Cq[k];
+    }
+  }
+}
+
 __device__ __forceinline__ float get(const float4& v, int j) { return (&v.x)[j]; }
 
 // h <- exp(dt A) h + dt B x for the lane's 4 states (A2 = A log2 e).
@@ -92,6 +164,13 @@ __device__ __forceinline__ float readout(const float (&h)[P], const float4& C) {
   return get(C, 0) * h[0] + get(C, 1) * h[1] + get(C, 2) * h[2] + get(C, 3) * h[3];
 }
 
+// Which staging a kernel instance uses (Q: stage_quads, chosen per call on the host: see dispatch()).
+template <typename T, int G, int S, bool Q>
+__device__ __forceinline__ void stage_segment(Stage<G, S>& s, const ScanParams& p, int b, int c0, int t0, bool dy) {
+  if constexpr (Q) stage_quads<T, G, S>(s, p, b, c0, t0, dy);
+  else stage<T, G, S>(s, p, b, c0, t0, dy);
+}
+
 // The staged segment lives in dynamic shared memory, sized per instance (at d_state 128, 32 steps: 34 KB; 64 steps
 // would take 68, over the 48 KB a static declaration may hold); launch() opts each kernel in to the size it needs.
 template <int G, int S>
@@ -100,7 +179,7 @@ __device__ __forceinline__ Stage<G, S>& staged() {
   return *reinterpret_cast<Stage<G, S>*>(smem);
 }
 
-template <typename T, int G, int S>
+template <typename T, int G, int S, bool Q>
 __global__ void __launch_bounds__(kScanThreads) scan_fwd(ScanParams p) {
   Stage<G, S>& s = staged<G, S>();
   const Place<G> w(p);
@@ -113,7 +192,7 @@ __global__ void __launch_bounds__(kScanThreads) scan_fwd(ScanParams p) {
   for (int seg = 0; seg < nseg; ++seg) {
     const int t0 = seg * S, n = min(S, L - t0);
     __syncthreads();  // the previous segment is consumed
-    stage<T, G, S>(s, p, w.b, w.c0, t0, false);
+    stage_segment<T, G, S, Q>(s, p, w.b, w.c0, t0, false);
     __syncthreads();
     for (int i = 0; i < n; ++i) {
       const float x = s.x[i][w.ch];
@@ -150,7 +229,7 @@ __device__ __forceinline__ void reduce_scatter(float (&v)[2 * P], int c) {
     for (int i = 0; i < 2 * P / R; ++i) v[i] += __shfl_xor_sync(0xffffffffu, v[i], bit * G);
 }
 
-template <typename T, int G, int S>
+template <typename T, int G, int S, bool Q>
 __device__ __forceinline__ void scan_bwd_body(const ScanParams& p) {
   constexpr int kSubs = S / kSubchunk, kN = P * G, per_warp = 32 / G, R = per_warp < 8 ? per_warp : 8,
                 K = 2 * P / R, kWarps = kScanThreads / 32;
@@ -171,7 +250,7 @@ __device__ __forceinline__ void scan_bwd_body(const ScanParams& p) {
   for (int seg = nseg - 1; seg >= 0; --seg) {
     const int ts = seg * S;
     __syncthreads();
-    stage<T, G, S>(s, p, w.b, w.c0, ts, true);
+    stage_segment<T, G, S, Q>(s, p, w.b, w.c0, ts, true);
     __syncthreads();
     // The state entering each sub-chunk of the segment, recomputed from the segment's checkpoint.
     float hsub[kSubs][P];
@@ -285,17 +364,17 @@ __device__ __forceinline__ void scan_bwd_body(const ScanParams& p) {
 // H200 that took 10 % off fwd+bwd at B=64 L=512 D=1536 and added 1-5 % at B=16 L=2048. At larger
 // d_state the staged segment limits the blocks per SM anyway and the cap cost 1-3 %, so the compiler chooses (an
 // explicit minimum of 1 block made it take 222 registers: 2 blocks per SM).
-template <typename T, int G, int S>
-__global__ void __launch_bounds__(kScanThreads) scan_bwd_free(ScanParams p) { scan_bwd_body<T, G, S>(p); }
-template <typename T, int G, int S>
-__global__ void __launch_bounds__(kScanThreads, 5) scan_bwd_5(ScanParams p) { scan_bwd_body<T, G, S>(p); }
-template <typename T, int G, int S>
+template <typename T, int G, int S, bool Q>
+__global__ void __launch_bounds__(kScanThreads) scan_bwd_free(ScanParams p) { scan_bwd_body<T, G, S, Q>(p); }
+template <typename T, int G, int S, bool Q>
+__global__ void __launch_bounds__(kScanThreads, 5) scan_bwd_5(ScanParams p) { scan_bwd_body<T, G, S, Q>(p); }
+template <typename T, int G, int S, bool Q>
 constexpr void (*scan_bwd())(ScanParams) {
-  if constexpr (G == 4) return scan_bwd_5<T, G, S>;
-  else return scan_bwd_free<T, G, S>;
+  if constexpr (G == 4) return scan_bwd_5<T, G, S, Q>;
+  else return scan_bwd_free<T, G, S, Q>;
 }
 
-template <typename T, int G, int S>
+template <typename T, int G, int S, bool Q>
 void launch(bool backward, const ScanParams& p, cudaStream_t stream) {
   const dim3 grid(scan_channel_blocks(p.channels, p.states), p.batch);
   using St = Stage<G, S>;
@@ -303,41 +382,69 @@ void launch(bool backward, const ScanParams& p, cudaStream_t stream) {
   // Once per kernel instance (thread-safe static initialisation); should it fail, so does the launch, which
   // the op checks.
   static const bool opted_in = [] {
-    cudaFuncSetAttribute(scan_fwd<T, G, S>, cudaFuncAttributeMaxDynamicSharedMemorySize, fwd_bytes);
-    cudaFuncSetAttribute(scan_bwd<T, G, S>(), cudaFuncAttributeMaxDynamicSharedMemorySize, bwd_bytes);
+    cudaFuncSetAttribute(scan_fwd<T, G, S, Q>, cudaFuncAttributeMaxDynamicSharedMemorySize, fwd_bytes);
+    cudaFuncSetAttribute(scan_bwd<T, G, S, Q>(), cudaFuncAttributeMaxDynamicSharedMemorySize, bwd_bytes);
     return true;
   }();
   (void)opted_in;
   if (backward)
-    scan_bwd<T, G, S>()<<<grid, kScanThreads, bwd_bytes, stream>>>(p);
+    scan_bwd<T, G, S, Q>()<<<grid, kScanThreads, bwd_bytes, stream>>>(p);
   else
-    scan_fwd<T, G, S><<<grid, kScanThreads, fwd_bytes, stream>>>(p);
+    scan_fwd<T, G, S, Q><<<grid, kScanThreads, fwd_bytes, stream>>>(p);
 }
 
-template <typename T, int G>
+template <typename T, int G, bool Q>
 void launch_segment(bool backward, const ScanParams& p, cudaStream_t stream) {
   if (scan_segment(p.length) == kShortSegment)
-    launch<T, G, kShortSegment>(backward, p, stream);
+    launch<T, G, kShortSegment, Q>(backward, p, stream);
   else
-    launch<T, G, kScanSegment>(backward, p, stream);
+    launch<T, G, kScanSegment, Q>(backward, p, stream);
+}
+
+template <typename T, bool Q>
+void launch_states(bool backward, const ScanParams& p, cudaStream_t stream) {
+  switch (p.states) {
+    case 16: return launch_segment<T, 4, Q>(backward, p, stream);
+    case 32: return launch_segment<T, 8, Q>(backward, p, stream);
+    case 64: return launch_segment<T, 16, Q>(backward, p, stream);
+    case 128: return launch_segment<T, 32, Q>(backward, p, stream);
+  }
+}
+
+// Every input can be read four elements per load: 4-element-aligned pointers and strides, channels in fours.
+bool quads_ok(const ScanParams& p) {
+  const size_t e = p.bf16 ? 2 : 4;
+  auto aligned = [](const void* ptr, size_t bytes) { return reinterpret_cast<uintptr_t>(ptr) % bytes == 0; };
+  auto quads = [&](const Strided& s, size_t elem) {
+    return !s.ptr || (aligned(s.ptr, 4 * elem) && s.batch % 4 == 0 && s.time % 4 == 0);
+  };
+  return p.channels % 4 == 0 && quads(p.x, e) && quads(p.z, e) && quads(p.delta, 4) && quads(p.Bm, e) &&
+         quads(p.Cm, e) && (!p.dout || aligned(p.dout, 4 * e)) && (!p.delta_bias || aligned(p.delta_bias, 16));
+}
+
+// REPRO_SCAN_STAGING=quads: stage four elements per load where the inputs allow (not yet the default: written
+// after the last GPU run; kernels/README.md). Read per call, so that a test can run both in one process.
+bool quads_wanted() {
+  const char* v = std::getenv("REPRO_SCAN_STAGING");
+  return v && std::strcmp(v, "quads") == 0;
 }
 
 template <typename T>
-void launch_states(bool backward, const ScanParams& p, cudaStream_t stream) {
-  switch (p.states) {
-    case 16: return launch_segment<T, 4>(backward, p, stream);
-    case 32: return launch_segment<T, 8>(backward, p, stream);
-    case 64: return launch_segment<T, 16>(backward, p, stream);
-    case 128: return launch_segment<T, 32>(backward, p, stream);
+void launch_dtype(bool backward, const ScanParams& p, cudaStream_t stream) {
+  if (quads_wanted() && quads_ok(p)) {
+    count_scan_quad_launch();
+    launch_states<T, true>(backward, p, stream);
+  } else {
+    launch_states<T, false>(backward, p, stream);
   }
 }
 
 void dispatch(bool backward, const ScanParams& p, void* stream) {
   auto s = static_cast<cudaStream_t>(stream);
   if (p.bf16)
-    launch_states<__nv_bfloat16>(backward, p, s);
+    launch_dtype<__nv_bfloat16>(backward, p, s);
   else
-    launch_states<float>(backward, p, s);
+    launch_dtype<float>(backward, p, s);
 }
 
 }  // namespace

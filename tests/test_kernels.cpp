@@ -54,12 +54,13 @@ struct ScanCase {
   bool gate;
 };
 
-void check_scan(const ScanCase& c) {
-  SCOPED_TRACE(fmt::format("B={} L={} D={} N={} {} gate={}", c.batch, c.length, c.channels, c.states,
-                           c.dtype == torch::kBFloat16 ? "bf16" : "fp32", c.gate));
+// R: where B starts in its projection (3: rows not aligned to four elements; 4: aligned, as in the Mamba mixer).
+void check_scan(const ScanCase& c, int64_t R = 3) {
+  SCOPED_TRACE(fmt::format("B={} L={} D={} N={} {} gate={} R={}", c.batch, c.length, c.channels, c.states,
+                           c.dtype == torch::kBFloat16 ? "bf16" : "fp32", c.gate, R));
   torch::manual_seed(c.length * 7 + c.states);
   const auto cu = torch::TensorOptions().device(torch::kCUDA);
-  const int64_t B = c.batch, L = c.length, D = c.channels, N = c.states, R = 3;
+  const int64_t B = c.batch, L = c.length, D = c.channels, N = c.states;
   // B and C as narrow()ed views of one projection, z of another: the kernels read strided rows in place.
   auto proj = torch::randn({B, L, R + 2 * N}, cu).to(c.dtype);
   auto xz = torch::randn({B, L, 2 * D}, cu).to(c.dtype);
@@ -112,6 +113,27 @@ TEST(KernelsCuda, SelectiveScanMatchesReferenceInValueAndGradient) {
   check_scan({2, 29, 16, 128, torch::kBFloat16, true});  // the inverse-matching task's length
   check_scan({1, 130, 20, 128, torch::kFloat, false});   // several 32-step segments at d_state 128
   check_scan({2, 65, 8, 128, torch::kBFloat16, true});
+}
+
+// REPRO_SCAN_STAGING=quads (staging four elements per load; not yet the default): the same checks where every input
+// is aligned to four elements, and the element-wise fallback where one is not — counted, so that a case that
+// silently took the other path fails.
+TEST(KernelsCuda, SelectiveScanQuadStagingMatchesReference) {
+  if (!have_kernels()) GTEST_SKIP() << "no CUDA device or built without nvcc";
+  setenv("REPRO_SCAN_STAGING", "quads", 1);
+  const int64_t before = kernels::scan_quad_launches();
+  for (int64_t L : {7, 16, 17, 33, 65}) check_scan({2, L, 40, 16, torch::kFloat, true}, 4);
+  check_scan({2, 150, 64, 16, torch::kBFloat16, true}, 4);
+  check_scan({1, 96, 24, 64, torch::kFloat, true}, 4);
+  check_scan({1, 70, 32, 32, torch::kBFloat16, false}, 4);
+  check_scan({2, 29, 16, 128, torch::kBFloat16, true}, 4);
+  check_scan({1, 130, 20, 128, torch::kFloat, false}, 4);
+  const int64_t quads = kernels::scan_quad_launches() - before;
+  EXPECT_EQ(quads, 2 * 10) << "each aligned case's forward and backward stage in quads";
+  check_scan({3, 77, 33, 16, torch::kFloat, true}, 4);     // 33 channels
+  check_scan({2, 40, 40, 16, torch::kBFloat16, true}, 3);  // B and C at an odd offset
+  EXPECT_EQ(kernels::scan_quad_launches() - before, quads) << "unaligned inputs fall back to element-wise staging";
+  unsetenv("REPRO_SCAN_STAGING");
 }
 
 // The SDK asks the kernels library which d_state values the scan is compiled for (once a second list in the SDK

@@ -4,12 +4,15 @@
 #   tools/gpu-bench.sh OUTDIR
 # Everything lands in OUTDIR/bench.tgz, one file (a device call returns at most 8 from $OUT; an earlier call that
 # left a dozen there got none of them back), packed also when the script is stopped by `timeout`.
-# 1. repro-bench-kernels: our scan, conv and WKV against the pure-LibTorch paths, with HBM shares → kernels.json
+# 1. repro-bench-kernels: our scan, conv and WKV against the pure-LibTorch paths, with HBM shares → kernels.json,
+#    and again with the scan's quad staging (REPRO_SCAN_STAGING=quads, kernels/README.md) → kernels-quads.json
 # 2. bench/peer/compare.py: mamba-ssm's selective scan (its sources under .peer/: tools/fetch-peer.sh), compiled
-#    for this GPU (built once per machine in /tmp/peer-build; the build starts first, on the CPU) → peer.json
-# 3. repro-bench-models bench/mamba130m.toml with our kernels and with REPRO_KERNELS=off → models-{on,off}.log
+#    for this GPU (built once per machine in /tmp/peer-build; the build starts first, on the CPU) → peer.json,
+#    and with the quad staging → peer-quads.json
+# 3. repro-bench-models bench/mamba130m.toml with our kernels, with the quad staging and with REPRO_KERNELS=off
+#    → models-{on,quads,off}.log
 # 4. Nsight Compute, when the host has ncu: one forward and one backward launch of ours and of mamba-ssm's scan at
-#    the first shape (B=64 L=512 D=1536 N=16 bf16), full section set → ncu-{ours,peer}-{fwd,bwd}.txt
+#    the first shape (B=64 L=512 D=1536 N=16 bf16), full section set → ncu-{ours,quads,peer}-{fwd,bwd}.txt
 # Each step is time-boxed and logged to bench.log; a failing step does not stop the others.
 # Uses the carried .repro/bundle (tools/gpu-bundle.sh); `tests/gpu_bench.sh` runs it with fake programs on CPU.
 set -uo pipefail
@@ -40,17 +43,23 @@ if [ -n "$peer" ]; then
   build=$!
 else log "no .peer/mamba_ssm-*: the peer comparison is skipped (tools/fetch-peer.sh)"; fi
 step 240 "$out/kernels.log" "${env[@]}" repro-bench-kernels --json "$out/kernels.json"
+step 240 "$out/kernels-quads.log" env REPRO_SCAN_STAGING=quads "${env[@]}" repro-bench-kernels --json "$out/kernels-quads.json"
 step 120 "$out/models-on.log" "${env[@]}" repro-bench-models "$root/bench/mamba130m.toml" --device cuda
+step 120 "$out/models-quads.log" env REPRO_SCAN_STAGING=quads "${env[@]}" repro-bench-models "$root/bench/mamba130m.toml" --device cuda
 step 180 "$out/models-off.log" env REPRO_KERNELS=off "${env[@]}" repro-bench-models "$root/bench/mamba130m.toml" --device cuda
 if [ -n "$peer" ]; then
   wait "$build"; log "peer build rc=$?: $(tail -1 "$out/peer-build.log")"
   step 240 "$out/peer.log" "${env[@]}" "$py" "$root/bench/peer/compare.py" "$peer" \
     "$root/.repro/bundle/librepro_kernels.so" --json "$out/peer.json"
+  step 240 "$out/peer-quads.log" env REPRO_SCAN_STAGING=quads "${env[@]}" "$py" "$root/bench/peer/compare.py" "$peer" \
+    "$root/.repro/bundle/librepro_kernels.so" --json "$out/peer-quads.json"
 fi
 ncu=$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
 if [ -z "$ncu" ]; then log "no ncu on this host: no kernel profiles"; exit 0; fi
 for k in fwd bwd; do
   step 150 "$out/ncu-ours-$k.txt" "${env[@]}" "$ncu" --set full -k "regex:scan_$k" -c 1 \
+    repro-bench-kernels --iters 1
+  step 150 "$out/ncu-quads-$k.txt" env REPRO_SCAN_STAGING=quads "${env[@]}" "$ncu" --set full -k "regex:scan_$k" -c 1 \
     repro-bench-kernels --iters 1
   [ -z "$peer" ] || step 150 "$out/ncu-peer-$k.txt" "${env[@]}" "$ncu" --set full -k "regex:selective_scan_${k}_kernel" \
     -c 1 "$py" "$root/bench/peer/compare.py" "$peer" "$root/.repro/bundle/librepro_kernels.so" --iters 1

@@ -101,6 +101,7 @@ for (Bsz, L, D, N, dt) in cases:
     rows.append({"case": name, "speed_ratio_peer_over_ours": (ft + bt) / (fo + bo), "max_rel_output_diff": err})
 doc = {"device": dev, "git": os.environ.get("REPRO_GIT_SHA", "unknown"),
        "versions": {"torch": torch.__version__, "cuda": torch.version.cuda}, "peer": "mamba-ssm 2.3.2.post1 (sdist)",
+       "ours_staging": os.environ.get("REPRO_SCAN_STAGING", "elements"),
        "peer_build_seconds": build_s, "iters": a.iters, "rows": rows}
 if a.json:
     json.dump(doc, open(a.json, "w"), indent=2)
