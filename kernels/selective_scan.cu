@@ -6,7 +6,9 @@
 //
 // Memory: the recurrence is sequential, so the inputs of a whole segment (S steps of the block's
 // channels, and of B and C) are first staged in shared memory with coalesced loads issued together; the
-// steps then read shared memory only. softplus(delta + bias) is applied once while staging.
+// steps then read shared memory only. softplus(delta + bias) is applied once while staging. REPRO_SCAN_STAGING=quads
+// (opt-in until a GPU run measures it) stages four elements per load and writes the forward's y the same way
+// (stage_quads, write_quads).
 //
 // Backward without storing states: the forward pass keeps the state every S steps (fp32); backward walks
 // the segments from the last, recomputes the states of a segment (first the start of each kSubchunk, then a
@@ -96,13 +98,22 @@ template <typename T>
 __device__ __forceinline__ float4 at4(const Strided& s, int b, int t, int i) {
   return load4(static_cast<const T*>(s.ptr) + b * s.batch + static_cast<int64_t>(t) * s.time + i);
 }
+__device__ __forceinline__ void store4(float* p, float4 v) { *reinterpret_cast<float4*>(p) = v; }
+__device__ __forceinline__ void store4(__nv_bfloat16* p, float4 v) {
+  const __nv_bfloat162 lo = __floats2bfloat162_rn(v.x, v.y), hi = __floats2bfloat162_rn(v.z, v.w);
+  uint2 u;
+  u.x = *reinterpret_cast<const unsigned*>(&lo), u.y = *reinterpret_cast<const unsigned*>(&hi);
+  *reinterpret_cast<uint2*>(p) = u;
+}
 __device__ __forceinline__ float4 softplus4(float4 v, bool on) {
   return on ? make_float4(softplus(v.x), softplus(v.y), softplus(v.z), softplus(v.w)) : v;
 }
+__device__ __forceinline__ float4 silu4(float4 v) { return make_float4(silu(v.x), silu(v.y), silu(v.z), silu(v.w)); }
 
 // The same segment staged four elements per load (when every input is aligned to four elements: quads_ok), a
 // thread's loads all issued before any is used, so that a segment costs one memory latency instead of one per
-// element (Nsight Compute: 39 % of the forward's stalls waited on the element-wise staging's loads).
+// element (Nsight Compute: 39 % of the forward's stalls waited on the element-wise staging's loads). Kernels that
+// stage this way also write their outputs four channels per store (write_quads).
 template <typename T, int G, int S>
 __device__ void stage_quads(Stage<G, S>& s, const ScanParams& p, int b, int c0, int t0, bool with_dy) {
   constexpr int kC = Stage<G, S>::kC, kQ = kC / 4, kItems = S * kQ, kPer = (kItems + kScanThreads - 1) / kScanThreads;
@@ -130,7 +141,8 @@ __device__ void stage_quads(Stage<G, S>& s, const ScanParams& p, int b, int c0, 
     }
     *reinterpret_cast<float4*>(&s.x[i][q * 4]) = x[k];
     *reinterpret_cast<float4*>(&s.dt[i][q * 4]) = ok ? softplus4(d, p.softplus) : zero;
-    if (p.z.ptr) *reinterpret_cast<float4*>(&s.z[i][q * 4]) = z[k];
+    // The forward needs only SiLU(z), once per element here instead of once per lane of the channel's group.
+    if (p.z.ptr) *reinterpret_cast<float4*>(&s.z[i][q * 4]) = with_dy ? z[k] : silu4(z[k]);
     if (with_dy) *reinterpret_cast<float4*>(&s.dy[i][q * 4]) = dy[k];
   }
   // B and C: G quads per step; at most 4 of each per thread in flight (64 registers at d_state 128 otherwise).
@@ -164,6 +176,16 @@ __device__ __forceinline__ float readout(const float (&h)[P], const float4& C) {
   return get(C, 0) * h[0] + get(C, 1) * h[1] + get(C, 2) * h[2] + get(C, 3) * h[3];
 }
 
+// The forward's outputs of a segment, staged in s.x by stage_quads' kernels, to [B, L, D] four channels per store.
+template <typename T, int G, int S>
+__device__ __forceinline__ void write_quads(const Stage<G, S>& s, T* out, int b, int c0, int t0, int L, int D) {
+  constexpr int kQ = Stage<G, S>::kC / 4;
+  for (int e = threadIdx.x; e < S * kQ; e += kScanThreads) {
+    const int i = e / kQ, q = e % kQ, t = t0 + i, c = c0 + q * 4;
+    if (t < L && c < D) store4(out + (static_cast<int64_t>(b) * L + t) * D + c, *reinterpret_cast<const float4*>(&s.x[i][q * 4]));
+  }
+}
+
 // Which staging a kernel instance uses (Q: stage_quads, chosen per call on the host: see dispatch()).
 template <typename T, int G, int S, bool Q>
 __device__ __forceinline__ void stage_segment(Stage<G, S>& s, const ScanParams& p, int b, int c0, int t0, bool dy) {
@@ -179,6 +201,9 @@ __device__ __forceinline__ Stage<G, S>& staged() {
   return *reinterpret_cast<Stage<G, S>*>(smem);
 }
 
+// Registers (ptxas, sm_90, d_state 16): 64 element-wise, 77 quad-staged (6 blocks per SM instead of 8; held to 64 by
+// __launch_bounds__(128, 8) it spilled 20 bytes — to be measured; an explicit minimum of 1 block, by contrast, makes
+// ptxas take 120 here).
 template <typename T, int G, int S, bool Q>
 __global__ void __launch_bounds__(kScanThreads) scan_fwd(ScanParams p) {
   Stage<G, S>& s = staged<G, S>();
@@ -198,8 +223,19 @@ __global__ void __launch_bounds__(kScanThreads) scan_fwd(ScanParams p) {
       const float x = s.x[i][w.ch];
       advance(h, s.dt[i][w.ch], x, s.B[i][w.g], A2);
       float y = group_sum<G>(readout(h, s.C[i][w.g])) + Dd * x;
-      if (p.z.ptr) y *= silu(s.z[i][w.ch]);
-      if (w.active && w.g == 0) store(out + (static_cast<int64_t>(w.b) * L + t0 + i) * D + w.d, y);
+      if constexpr (Q) {
+        // SiLU(z) was applied while staging; y replaces x (read by the group's lanes before the shuffles above)
+        // and leaves in coalesced rows after the segment.
+        if (p.z.ptr) y *= s.z[i][w.ch];
+        if (w.g == 0) s.x[i][w.ch] = y;
+      } else {
+        if (p.z.ptr) y *= silu(s.z[i][w.ch]);
+        if (w.active && w.g == 0) store(out + (static_cast<int64_t>(w.b) * L + t0 + i) * D + w.d, y);
+      }
+    }
+    if constexpr (Q) {
+      __syncthreads();
+      write_quads<T, G, S>(s, out, w.b, w.c0, t0, L, D);
     }
     if (p.ckpt && seg + 1 < nseg && w.active) {
       float* c = p.ckpt + ((static_cast<int64_t>(w.b) * nseg + seg) * D + w.d) * N + w.g * P;
