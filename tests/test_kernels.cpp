@@ -279,3 +279,13 @@ TEST(KernelsCuda, ModelsWithKernelsMatchTheirLibTorchPaths) {
   SCOPED_TRACE("rwkv");
   compare_with_kernels_off("rwkv", {{"d_model", int64_t{64}}, {"n_layers", int64_t{2}}});
 }
+
+// The mamba plugin's own inputs (x_proj's B and C at offset dt_rank = 4, in_proj's z) qualify for the quad staging.
+TEST(KernelsCuda, MambaWithQuadStagingMatchesItsLibTorchPath) {
+  if (!have_kernels()) GTEST_SKIP() << "no CUDA device or built without nvcc";
+  setenv("REPRO_SCAN_STAGING", "quads", 1);
+  const int64_t before = kernels::scan_quad_launches();
+  compare_with_kernels_off("mamba", {{"d_model", int64_t{64}}, {"n_layers", int64_t{2}}, {"d_state", int64_t{16}}});
+  unsetenv("REPRO_SCAN_STAGING");
+  EXPECT_EQ(kernels::scan_quad_launches() - before, 4) << "both layers' forward and backward staged in quads";
+}
