@@ -26,6 +26,12 @@ check "two seeds' results" [ "$(ls results/e2e/*.json | wc -l)" -eq 2 ]
 check "report has the table with a verdict" grep -q "Verdict" reports/e2e.md
 check "unreported paper cell stays unreported" grep -q "zero filler" reports/e2e.md
 check "provenance lists the device" grep -qE "\| (cpu|cuda:0 \(.*\)) \|" reports/e2e.md
+# A third seed: the dry run estimates it from the committed cells' training times as well.
+sed 's/^seeds = \[0, 1\]/seeds = [0, 1, 2]/' spec.toml >more.toml
+"$repro" run more.toml --dry-run >dry-more.log 2>&1
+check "a third seed is the one cell to run" grep -q "2 fresh, 1 to run" dry-more.log
+check "estimated from the committed cells' training times" \
+  grep -qE "^from committed results: 1 of the 1 cells to train .* ≈ [0-9.]+ min of cell time" dry-more.log
 
 # The index lists a spec's other scales (e.g. paper) once they have results (results/<name>-<scale>/).
 sed 's/^\[\[report.tables\]\]$/[[report.tables]]\nartifact = "x:t"/' spec.toml >scaled.toml

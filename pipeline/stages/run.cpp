@@ -6,6 +6,8 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <map>
+#include <set>
 #include <thread>
 
 #include "../core/cuda_stream.hpp"
@@ -137,9 +139,39 @@ struct EpochCost {
   int64_t batch = 0, max_length = 0;
 };
 
+// What the spec's committed (current) cells took to train, by model: the best predictor of its remaining cells when
+// the FLOP and step rates do not fit (tiny models, whose steps cost kernel launches).
+struct CommittedTimes {
+  std::map<std::string, double> median_seconds;  // model id -> median train_seconds of its committed cells
+  std::string devices;                           // the devices they ran on, e.g. "cuda:0 (NVIDIA H200)"
+};
+
+CommittedTimes committed_times(const Spec& spec, const std::vector<Cell>& cells, const RunOptions& opts) {
+  std::map<std::string, std::vector<double>> by_model;
+  std::set<std::string> devices;
+  for (const auto& c : cells) {
+    const auto r = read_result(results_dir(spec, opts), c.id, c.result_key);
+    if (!r || !r->contains("provenance")) continue;
+    const auto& p = r->at("provenance");
+    if (p.value("train_seconds", 0.0) <= 0) continue;
+    by_model[c.model].push_back(p.value("train_seconds", 0.0));
+    devices.insert(p.value("device", std::string("?")));
+  }
+  CommittedTimes t;
+  for (auto& [model, v] : by_model) {
+    std::sort(v.begin(), v.end());
+    t.median_seconds[model] = v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+  }
+  for (const auto& d : devices) t.devices += (t.devices.empty() ? "" : ", ") + d;
+  return t;
+}
+
 void dry_run(const Spec& spec, const PluginRegistry& plugins, const Store& store, const std::vector<Cell>& cells,
              const std::vector<const Cell*>& stale, const RunOptions& opts) {
   double total_flops = 0, total_steps = 0, measured_s = 0;
+  const CommittedTimes committed = committed_times(spec, cells, opts);
+  double history_s = 0;
+  int history_cells = 0, untrained = 0;
   // An lr sweep's or several models' cells share one split: by (split key, batch size).
   std::map<std::pair<std::string, int64_t>, EpochCost> epoch_cost;
   // --measure: seconds per step by (model, batch, length, settings), timed once on the device.
@@ -173,6 +205,9 @@ void dry_run(const Spec& spec, const PluginRegistry& plugins, const Store& store
     if (!trained) {  // a cached model costs only its probe
       total_flops += flops;
       total_steps += steps;
+      ++untrained;
+      if (const auto it = committed.median_seconds.find(c->model); it != committed.median_seconds.end())
+        history_s += it->second, ++history_cells;
       if (device) {
         const std::string k = fmt::format("{}/{}/{}/{}", c->model, e.batch, e.max_length, train_settings_json(c->settings).dump());
         if (!step_seconds.count(k)) {
@@ -201,6 +236,11 @@ void dry_run(const Spec& spec, const PluginRegistry& plugins, const Store& store
              "min on one GPU (the larger of FLOP at 36 TFLOP/s: {:.2f} min, and steps at 88/s: {:.2f} min; rates "
              "measured on small models run several at a time, and Table 3's mix ran 27 % slower)\n",
              total_flops, total_steps, total_flops / 20e9 / 60, std::max(flop_min, step_min), flop_min, step_min);
+  if (history_cells > 0)
+    fmt::print("from committed results: {} of the {} cells to train have a model this spec's committed cells trained "
+               "(on {}); at their median training time per model: ≈ {:.1f} min of cell time (as those cells ran: "
+               "several to a GPU take longer each)\n",
+               history_cells, untrained, committed.devices, history_s / 60);
   if (device)
     fmt::print("measured: ≈ {:.1f} min of training on {}, one cell at a time (5 timed steps per distinct model and "
                "batch shape, at the split's longest example; validation, probing and generation not included)\n",
