@@ -26,8 +26,9 @@ pack() { tar czf "$dest/bench.tgz" -C "$(dirname "$out")" "$(basename "$out")"; 
 trap pack EXIT; trap 'log "stopped during ${current:-the start}"; kill ${child:-} ${build:-} 2>/dev/null; exit 143' TERM INT
 # Tests set REPRO_BENCH_BIN (a folder with the two bench programs) instead of the bundle.
 if [ -n "${REPRO_BENCH_BIN:-}" ]; then env=(env PATH="$REPRO_BENCH_BIN:$PATH"); else env=("$root/.repro/bundle/env"); fi
-py=/opt/torch/.venv/bin/python
 peer=$(ls -d "$root"/.peer/mamba_ssm-* 2>/dev/null | head -1)
+compare=(/opt/torch/.venv/bin/python "$root/bench/peer/compare.py" "$peer" "$root/.repro/bundle/librepro_kernels.so")
+quads=(env REPRO_SCAN_STAGING=quads) mamba130m=("$root/bench/mamba130m.toml" --device cuda)
 export PEER_BUILD=/tmp/peer-build; mkdir -p "$PEER_BUILD"
 log() { echo "[$(date -u +%T)] $*" | tee -a "$out/bench.log"; }
 step() {  # step SECONDS LOGFILE CMD...: runs CMD with a time limit, its output to LOGFILE, its exit code logged
@@ -38,29 +39,25 @@ step() {  # step SECONDS LOGFILE CMD...: runs CMD with a time limit, its output 
   log "rc=$rc $((SECONDS - t))s $current: $*"
 }
 if [ -n "$peer" ]; then
-  "${env[@]}" "$py" "$root/bench/peer/compare.py" "$peer" "$root/.repro/bundle/librepro_kernels.so" --build-only \
-    >"$out/peer-build.log" 2>&1 &
+  "${env[@]}" "${compare[@]}" --build-only >"$out/peer-build.log" 2>&1 &
   build=$!
 else log "no .peer/mamba_ssm-*: the peer comparison is skipped (tools/fetch-peer.sh)"; fi
 step 240 "$out/kernels.log" "${env[@]}" repro-bench-kernels --json "$out/kernels.json"
-step 240 "$out/kernels-quads.log" env REPRO_SCAN_STAGING=quads "${env[@]}" repro-bench-kernels --json "$out/kernels-quads.json"
-step 120 "$out/models-on.log" "${env[@]}" repro-bench-models "$root/bench/mamba130m.toml" --device cuda
-step 120 "$out/models-quads.log" env REPRO_SCAN_STAGING=quads "${env[@]}" repro-bench-models "$root/bench/mamba130m.toml" --device cuda
-step 180 "$out/models-off.log" env REPRO_KERNELS=off "${env[@]}" repro-bench-models "$root/bench/mamba130m.toml" --device cuda
+step 240 "$out/kernels-quads.log" "${quads[@]}" "${env[@]}" repro-bench-kernels --json "$out/kernels-quads.json"
+step 120 "$out/models-on.log" "${env[@]}" repro-bench-models "${mamba130m[@]}"
+step 120 "$out/models-quads.log" "${quads[@]}" "${env[@]}" repro-bench-models "${mamba130m[@]}"
+step 180 "$out/models-off.log" env REPRO_KERNELS=off "${env[@]}" repro-bench-models "${mamba130m[@]}"
 if [ -n "$peer" ]; then
   wait "$build"; log "peer build rc=$?: $(tail -1 "$out/peer-build.log")"
-  step 240 "$out/peer.log" "${env[@]}" "$py" "$root/bench/peer/compare.py" "$peer" \
-    "$root/.repro/bundle/librepro_kernels.so" --json "$out/peer.json"
-  step 240 "$out/peer-quads.log" env REPRO_SCAN_STAGING=quads "${env[@]}" "$py" "$root/bench/peer/compare.py" "$peer" \
-    "$root/.repro/bundle/librepro_kernels.so" --json "$out/peer-quads.json"
+  step 240 "$out/peer.log" "${env[@]}" "${compare[@]}" --json "$out/peer.json"
+  step 240 "$out/peer-quads.log" "${quads[@]}" "${env[@]}" "${compare[@]}" --json "$out/peer-quads.json"
 fi
 ncu=$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
 if [ -z "$ncu" ]; then log "no ncu on this host: no kernel profiles"; exit 0; fi
 for k in fwd bwd; do
-  step 150 "$out/ncu-ours-$k.txt" "${env[@]}" "$ncu" --set full -k "regex:scan_$k" -c 1 \
-    repro-bench-kernels --iters 1
-  step 150 "$out/ncu-quads-$k.txt" env REPRO_SCAN_STAGING=quads "${env[@]}" "$ncu" --set full -k "regex:scan_$k" -c 1 \
-    repro-bench-kernels --iters 1
-  [ -z "$peer" ] || step 150 "$out/ncu-peer-$k.txt" "${env[@]}" "$ncu" --set full -k "regex:selective_scan_${k}_kernel" \
-    -c 1 "$py" "$root/bench/peer/compare.py" "$peer" "$root/.repro/bundle/librepro_kernels.so" --iters 1
+  profile=("$ncu" --set full -c 1)
+  step 150 "$out/ncu-ours-$k.txt" "${env[@]}" "${profile[@]}" -k "regex:scan_$k" repro-bench-kernels --iters 1
+  step 150 "$out/ncu-quads-$k.txt" "${quads[@]}" "${env[@]}" "${profile[@]}" -k "regex:scan_$k" repro-bench-kernels --iters 1
+  [ -z "$peer" ] ||
+    step 150 "$out/ncu-peer-$k.txt" "${env[@]}" "${profile[@]}" -k "regex:selective_scan_${k}_kernel" "${compare[@]}" --iters 1
 done
