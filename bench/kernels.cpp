@@ -17,6 +17,7 @@
 #include <functional>
 
 #include "core/provenance.hpp"
+#include "kernels/info.hpp"
 #include "mamba/scan.hpp"
 #include "rwkv/wkv.hpp"
 
@@ -99,9 +100,8 @@ nlohmann::json bench_scan(int64_t B, int64_t L, int64_t D, int64_t N, torch::Sca
                                        dt == torch::kBFloat16 ? "bf16" : "fp32");
   std::vector<Tensor> leaves{x, delta, A, Bm, Cm, Dk, z, bias};
   nlohmann::json out = nlohmann::json::array();
-  const char* staging = std::getenv("REPRO_SCAN_STAGING");  // kernels/selective_scan.cu: "quads" or unset
-  const bool quads = staging && std::strcmp(staging, "quads") == 0;
-  out.push_back(row(what, quads ? "ours (fused, staged in quads)" : "ours (fused)", time_fwd_bwd([&] {
+  const char* ours = repro::kernels::scan_quads_wanted() ? "ours (fused, staged in quads)" : "ours (fused)";
+  out.push_back(row(what, ours, time_fwd_bwd([&] {
     return repro::kernels::selective_scan(x, delta, A, Bm, Cm, Dk, z, bias, true);
   }, leaves), fwd_bytes, bwd_bytes, peak));
   out.push_back(row(what, "LibTorch parallel scan", time_fwd_bwd([&] {

@@ -1,6 +1,8 @@
 #include "info.hpp"
 
 #include <atomic>
+#include <cstdlib>
+#include <cstring>
 #include <sstream>
 
 namespace repro::kernels {
@@ -15,6 +17,11 @@ std::string describe() {
 #else
   return "none (built without nvcc: the LibTorch paths run everywhere)";
 #endif
+}
+
+bool scan_quads_wanted() {
+  const char* v = std::getenv("REPRO_SCAN_STAGING");
+  return v && std::strcmp(v, "quads") == 0;
 }
 
 namespace {

@@ -8,8 +8,10 @@ namespace repro::kernels {
 // e.g. "selective_scan, causal_conv1d (width <= 4), wkv4 (CUDA, sm_90)" or "none (built without nvcc)".
 std::string describe();
 
-// Selective-scan launches so far that staged four elements per load (REPRO_SCAN_STAGING=quads and aligned inputs):
-// lets the tests see which path ran.
+// REPRO_SCAN_STAGING=quads: the selective scan stages four elements per load where its inputs are aligned (opt-in
+// until measured on a GPU; kernels/README.md). Read at every call, so that a test can run both in one process.
+bool scan_quads_wanted();
+// Selective-scan launches so far that staged four elements per load: lets the tests see which path ran.
 int64_t scan_quad_launches();
 void count_scan_quad_launch();
 

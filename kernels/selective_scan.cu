@@ -19,8 +19,6 @@
 // in global memory (the host adds the partials). Every sum has a fixed order: the gradients are deterministic.
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
 
 #include "common.cuh"
 #include "info.hpp"
@@ -458,16 +456,9 @@ bool quads_ok(const ScanParams& p) {
          quads(p.Cm, e) && (!p.dout || aligned(p.dout, 4 * e)) && (!p.delta_bias || aligned(p.delta_bias, 16));
 }
 
-// REPRO_SCAN_STAGING=quads: stage four elements per load where the inputs allow (not yet the default: written
-// after the last GPU run; kernels/README.md). Read per call, so that a test can run both in one process.
-bool quads_wanted() {
-  const char* v = std::getenv("REPRO_SCAN_STAGING");
-  return v && std::strcmp(v, "quads") == 0;
-}
-
 template <typename T>
 void launch_dtype(bool backward, const ScanParams& p, cudaStream_t stream) {
-  if (quads_wanted() && quads_ok(p)) {
+  if (scan_quads_wanted() && quads_ok(p)) {
     count_scan_quad_launch();
     launch_states<T, true>(backward, p, stream);
   } else {

@@ -13,8 +13,8 @@
 # published are not run again (their JSONs come back in results.tgz too; they are unchanged). $OUT/smi.csv samples
 # every GPU's utilization every 20 s (what the GPU time bought). REPRO_SLICE_GPUS=1,2,3 limits the slice to those GPUs
 # (another job, e.g. a benchmark, has the rest; two slices side by side need their own OUT and REPRO_SLICE_WORK).
-# Uses the carried .repro/bundle (tools/gpu-bundle.sh), else a build from tools/gpu-host.sh in /tmp/build. Tests set REPRO_SLICE_DEVICE=cpu, REPRO_SLICE_REPRO,
-# REPRO_SLICE_WORK.
+# Uses the carried .repro/bundle (tools/gpu-bundle.sh), else a build from tools/gpu-host.sh in /tmp/build. Tests set
+# REPRO_SLICE_DEVICE=cpu, REPRO_SLICE_REPRO, REPRO_SLICE_WORK.
 set -uo pipefail
 parallel=0; [ "${1:-}" = "-p" ] && { parallel=1; shift; }
 [ $# -ge 3 ] || { echo "usage: tools/gpu-slice.sh [-p] SECONDS WORKERS_PER_GPU[xTHREADS] SPEC[:SCALE][@GLOB] ..." >&2; exit 2; }
