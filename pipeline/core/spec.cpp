@@ -92,7 +92,10 @@ std::string apply_scale(toml::table& root, const std::string& path, const std::s
     if (!scale.empty()) throw UserError(path + ": --scale " + scale + ": the spec has no [scales] section");
     return "";
   }
-  toml::table scales = std::move(*root["scales"].as_table());  // moved: a copy would drop the positions
+  toml::table* section = root["scales"].as_table();
+  if (!section)  // e.g. `scales = [...]` (found by tests/fuzz/spec_fuzz: it was dereferenced as a table)
+    TomlReader(root, path, "").fail("scales", "expected a table: [scales] with default = \"...\" and [scales.<name>]");
+  toml::table scales = std::move(*section);  // moved: a copy would drop the positions
   root.erase("scales");
   TomlReader r(scales, path, "scales");
   const std::string dflt = r.str("default", "");
