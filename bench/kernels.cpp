@@ -100,7 +100,9 @@ nlohmann::json bench_scan(int64_t B, int64_t L, int64_t D, int64_t N, torch::Sca
                                        dt == torch::kBFloat16 ? "bf16" : "fp32");
   std::vector<Tensor> leaves{x, delta, A, Bm, Cm, Dk, z, bias};
   nlohmann::json out = nlohmann::json::array();
-  const char* ours = repro::kernels::scan_quads_wanted() ? "ours (fused, staged in quads)" : "ours (fused)";
+  namespace k = repro::kernels;  // the build REPRO_SCAN_STAGING and REPRO_SCAN_BWD select (kernels/info.hpp)
+  const std::string ours = fmt::format("ours ({}:{})", k::scan_quads_wanted() ? "quads" : "elements",
+                                       k::scan_bwd_build_name(k::scan_bwd_build()));
   out.push_back(row(what, ours, time_fwd_bwd([&] {
     return repro::kernels::selective_scan(x, delta, A, Bm, Cm, Dk, z, bias, true);
   }, leaves), fwd_bytes, bwd_bytes, peak));

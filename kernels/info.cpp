@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
+#include <stdexcept>
 
 namespace repro::kernels {
 
@@ -25,9 +26,24 @@ bool scan_quads_wanted() {
 }
 
 namespace {
+constexpr const char* kBwdNames[kScanBwdBuilds] = {"regs", "smem5", "smem6"};
 std::atomic<int64_t> quad_launches{0};
+std::atomic<int64_t> bwd_launches[kScanBwdBuilds] = {};
+}  // namespace
+
+const char* scan_bwd_build_name(ScanBwdBuild b) { return kBwdNames[static_cast<int>(b)]; }
+
+ScanBwdBuild scan_bwd_build() {
+  const char* v = std::getenv("REPRO_SCAN_BWD");
+  if (!v || !*v) return ScanBwdBuild::regs;
+  for (int i = 0; i < kScanBwdBuilds; ++i)
+    if (!std::strcmp(v, kBwdNames[i])) return static_cast<ScanBwdBuild>(i);
+  throw std::invalid_argument(std::string("REPRO_SCAN_BWD: expected regs, smem5 or smem6, got '") + v + "'");
 }
+
 int64_t scan_quad_launches() { return quad_launches.load(); }
 void count_scan_quad_launch() { ++quad_launches; }
+int64_t scan_bwd_launches(ScanBwdBuild b) { return bwd_launches[static_cast<int>(b)].load(); }
+void count_scan_bwd_launch(ScanBwdBuild b) { ++bwd_launches[static_cast<int>(b)]; }
 
 }  // namespace repro::kernels

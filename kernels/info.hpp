@@ -15,4 +15,18 @@ bool scan_quads_wanted();
 int64_t scan_quad_launches();
 void count_scan_quad_launch();
 
+// The selective scan's backward at d_state 16, one of three builds chosen by REPRO_SCAN_BWD (read at every call,
+// for the benchmarks and tests to compare them in one process; kernels/README.md has the measurements):
+//   regs  : each sub-chunk's starting state in registers, 8-step sub-chunks, built for 5 blocks per SM
+//   smem5 : the starting states in the thread's own shared-memory slots (no spills), 8-step sub-chunks, 5 blocks
+//   smem6 : shared-memory starts and 4-step sub-chunks, built for 6 blocks per SM (80 registers, no spills)
+enum class ScanBwdBuild { regs = 0, smem5 = 1, smem6 = 2 };
+inline constexpr int kScanBwdBuilds = 3;
+// Throws std::invalid_argument naming the variable and the accepted values for anything else.
+ScanBwdBuild scan_bwd_build();
+const char* scan_bwd_build_name(ScanBwdBuild b);  // "regs", "smem5", "smem6"
+// d_state-16 backward launches so far with each build (the tests check which one ran).
+int64_t scan_bwd_launches(ScanBwdBuild b);
+void count_scan_bwd_launch(ScanBwdBuild b);
+
 }  // namespace repro::kernels

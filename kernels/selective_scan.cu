@@ -17,6 +17,9 @@
 // warp (plain stores: at d_state 128 a warp is one channel, and shared-memory float atomics across the block's
 // warps cost more than the scan), the warps' slots added per sub-chunk, and one partial sum per block of channels
 // in global memory (the host adds the partials). Every sum has a fixed order: the gradients are deterministic.
+// At d_state 16 the backward has three builds (REPRO_SCAN_BWD, kernels/info.hpp): the sub-chunk starts in registers
+// (5 blocks per SM), in shared memory (5 blocks, no spills), or in shared memory with 4-step sub-chunks, which
+// fits 80 registers and so 6 blocks per SM — enough for B=16 L=2048 D=1536 (768 blocks) to run in one wave.
 #include <cstddef>
 #include <cstdint>
 
@@ -263,14 +266,21 @@ __device__ __forceinline__ void reduce_scatter(float (&v)[2 * P], int c) {
     for (int i = 0; i < 2 * P / R; ++i) v[i] += __shfl_xor_sync(0xffffffffu, v[i], bit * G);
 }
 
-template <typename T, int G, int S, bool Q>
+// V: the backward's build (ScanBwdBuild; only d_state 16 has a choice, see scan_bwd()): whether each sub-chunk's
+// starting state stays in registers or in the thread's own shared-memory slots, and the sub-chunk's length.
+template <typename T, int G, int S, bool Q, int V>
 __device__ __forceinline__ void scan_bwd_body(const ScanParams& p) {
-  constexpr int kSubs = S / kSubchunk, kN = P * G, per_warp = 32 / G, R = per_warp < 8 ? per_warp : 8,
+  constexpr bool kSmemStarts = V != static_cast<int>(ScanBwdBuild::regs);
+  constexpr int kSub = V == static_cast<int>(ScanBwdBuild::smem6) ? 4 : kSubchunk;
+  constexpr int kSubs = S / kSub, kN = P * G, per_warp = 32 / G, R = per_warp < 8 ? per_warp : 8,
                 K = 2 * P / R, kWarps = kScanThreads / 32;
   Stage<G, S>& s = staged<G, S>();
   // Per warp and step of a sub-chunk: the warp's sums of dB (states 0..kN-1) and dC (kN..2kN-1); every entry of
   // a step that exists is written before it is read, so the slots need no clearing.
-  __shared__ float slot[kWarps][kSubchunk][2 * kN];
+  __shared__ float slot[kWarps][kSub][2 * kN];
+  // The shared-memory builds' sub-chunk starts but the first (re-read from the checkpoint: 2 KB less a block,
+  // which the sixth block per SM needs), one float4 per thread; only the thread that writes a slot reads it.
+  __shared__ float4 starts[kSmemStarts ? kSubs - 1 : 1][kScanThreads];
   const Place<G> w(p);
   const int L = p.length, D = p.channels, nseg = (L + S - 1) / S, warp = threadIdx.x / 32;
 
@@ -287,45 +297,49 @@ __device__ __forceinline__ void scan_bwd_body(const ScanParams& p) {
     stage_segment<T, G, S, Q>(s, p, w.b, w.c0, ts, true);
     __syncthreads();
     // The state entering each sub-chunk of the segment, recomputed from the segment's checkpoint.
-    float hsub[kSubs][P];
-    if (seg == 0) {
+    const float* ck = seg == 0 ? nullptr : p.ckpt + ((static_cast<int64_t>(w.b) * nseg + seg - 1) * D + w.d) * kN + w.g * P;
+    auto entry = [&] { return ck ? *reinterpret_cast<const float4*>(ck) : make_float4(0.f, 0.f, 0.f, 0.f); };
+    float hsub[kSmemStarts ? 1 : kSubs][P];  // the register build's starts
+    {
+      const float4 c = entry();
+      float h[P] = {c.x, c.y, c.z, c.w};
 #pragma unroll
-      for (int j = 0; j < P; ++j) hsub[0][j] = 0.f;
-    } else {
-      const float4 c = *reinterpret_cast<const float4*>(
-          p.ckpt + ((static_cast<int64_t>(w.b) * nseg + seg - 1) * D + w.d) * kN + w.g * P);
-      hsub[0][0] = c.x, hsub[0][1] = c.y, hsub[0][2] = c.z, hsub[0][3] = c.w;
+      for (int k = 0; k < kSubs; ++k) {
+        if constexpr (kSmemStarts) {
+          if (k > 0) starts[k - 1][threadIdx.x] = make_float4(h[0], h[1], h[2], h[3]);
+        } else {
+#pragma unroll
+          for (int j = 0; j < P; ++j) hsub[k][j] = h[j];
+        }
+        if (k + 1 < kSubs)
+          for (int i = k * kSub; i < (k + 1) * kSub; ++i) advance(h, s.dt[i][w.ch], s.x[i][w.ch], s.B[i][w.g], A2);
+      }
     }
-#pragma unroll
-    for (int k = 1; k < kSubs; ++k) {
-      float h[P];
-#pragma unroll
-      for (int j = 0; j < P; ++j) h[j] = hsub[k - 1][j];
-      for (int i = (k - 1) * kSubchunk; i < k * kSubchunk; ++i) advance(h, s.dt[i][w.ch], s.x[i][w.ch], s.B[i][w.g], A2);
-#pragma unroll
-      for (int j = 0; j < P; ++j) hsub[k][j] = h[j];
-    }
+    auto start = [&](int k, int j) {
+      if constexpr (kSmemStarts) return get(k == 0 ? entry() : starts[k > 0 ? k - 1 : 0][threadIdx.x], j);
+      else return hsub[k][j];
+    };
 
 #pragma unroll
     for (int k = kSubs - 1; k >= 0; --k) {
-      const int t0 = ts + k * kSubchunk;
+      const int t0 = ts + k * kSub;
       if (t0 >= L) continue;
-      float hs[kSubchunk][P];  // the state after each step of the sub-chunk
+      float hs[kSub][P];  // the state after each step of the sub-chunk
       {
         float h[P];
 #pragma unroll
-        for (int j = 0; j < P; ++j) h[j] = hsub[k][j];
+        for (int j = 0; j < P; ++j) h[j] = start(k, j);
 #pragma unroll
-        for (int i = 0; i < kSubchunk; ++i) {
-          const int r = k * kSubchunk + i;
+        for (int i = 0; i < kSub; ++i) {
+          const int r = k * kSub + i;
           advance(h, s.dt[r][w.ch], s.x[r][w.ch], s.B[r][w.g], A2);
 #pragma unroll
           for (int j = 0; j < P; ++j) hs[i][j] = h[j];
         }
       }
 #pragma unroll
-      for (int i = kSubchunk - 1; i >= 0; --i) {
-        const int t = t0 + i, r = k * kSubchunk + i;
+      for (int i = kSub - 1; i >= 0; --i) {
+        const int t = t0 + i, r = k * kSub + i;
         if (t >= L) continue;
         const float x = s.x[r][w.ch], dt = s.dt[r][w.ch];
         const float4 Bv = s.B[r][w.g], Cv = s.C[r][w.g];
@@ -341,7 +355,7 @@ __device__ __forceinline__ void scan_bwd_body(const ScanParams& p) {
         float v[2 * P], ddt = 0.f, dx = 0.f;
 #pragma unroll
         for (int j = 0; j < P; ++j) {
-          const float prev = i > 0 ? hs[i > 0 ? i - 1 : 0][j] : hsub[k][j];
+          const float prev = i > 0 ? hs[i > 0 ? i - 1 : 0][j] : start(k, j);
           const float a = exp2f(dt * A2[j]);
           dh[j] += get(Cv, j) * dy;
           v[P + j] = dy * hs[i][j];     // dC
@@ -374,7 +388,7 @@ __device__ __forceinline__ void scan_bwd_body(const ScanParams& p) {
         }
       }
       __syncthreads();
-      for (int e = threadIdx.x; e < kSubchunk * 2 * kN; e += blockDim.x) {
+      for (int e = threadIdx.x; e < kSub * 2 * kN; e += blockDim.x) {
         const int i = e / (2 * kN), n = e % (2 * kN);
         if (t0 + i >= L) continue;
         float sum = 0.f;
@@ -398,17 +412,21 @@ __device__ __forceinline__ void scan_bwd_body(const ScanParams& p) {
 // H200 that took 10 % off fwd+bwd at B=64 L=512 D=1536 and added 1-5 % at B=16 L=2048. At larger
 // d_state the staged segment limits the blocks per SM anyway and the cap cost 1-3 %, so the compiler chooses (an
 // explicit minimum of 1 block made it take 222 registers: 2 blocks per SM).
-template <typename T, int G, int S, bool Q>
-__global__ void __launch_bounds__(kScanThreads) scan_bwd_free(ScanParams p) { scan_bwd_body<T, G, S, Q>(p); }
-template <typename T, int G, int S, bool Q>
-__global__ void __launch_bounds__(kScanThreads, 5) scan_bwd_5(ScanParams p) { scan_bwd_body<T, G, S, Q>(p); }
-template <typename T, int G, int S, bool Q>
+template <typename T, int G, int S, bool Q, int V>
+__global__ void __launch_bounds__(kScanThreads) scan_bwd_free(ScanParams p) { scan_bwd_body<T, G, S, Q, V>(p); }
+template <typename T, int G, int S, bool Q, int V>
+__global__ void __launch_bounds__(kScanThreads, 5) scan_bwd_5(ScanParams p) { scan_bwd_body<T, G, S, Q, V>(p); }
+template <typename T, int G, int S, bool Q, int V>
+__global__ void __launch_bounds__(kScanThreads, 6) scan_bwd_6(ScanParams p) { scan_bwd_body<T, G, S, Q, V>(p); }
+template <typename T, int G, int S, bool Q, int V>
 constexpr void (*scan_bwd())(ScanParams) {
-  if constexpr (G == 4) return scan_bwd_5<T, G, S, Q>;
-  else return scan_bwd_free<T, G, S, Q>;
+  constexpr int regs = static_cast<int>(ScanBwdBuild::regs), smem6 = static_cast<int>(ScanBwdBuild::smem6);
+  if constexpr (G != 4) return scan_bwd_free<T, G, S, Q, regs>;
+  else if constexpr (V == smem6) return scan_bwd_6<T, G, S, Q, V>;
+  else return scan_bwd_5<T, G, S, Q, V>;
 }
 
-template <typename T, int G, int S, bool Q>
+template <typename T, int G, int S, bool Q, int V>
 void launch(bool backward, const ScanParams& p, cudaStream_t stream) {
   const dim3 grid(scan_channel_blocks(p.channels, p.states), p.batch);
   using St = Stage<G, S>;
@@ -417,31 +435,47 @@ void launch(bool backward, const ScanParams& p, cudaStream_t stream) {
   // the op checks.
   static const bool opted_in = [] {
     cudaFuncSetAttribute(scan_fwd<T, G, S, Q>, cudaFuncAttributeMaxDynamicSharedMemorySize, fwd_bytes);
-    cudaFuncSetAttribute(scan_bwd<T, G, S, Q>(), cudaFuncAttributeMaxDynamicSharedMemorySize, bwd_bytes);
+    cudaFuncSetAttribute(scan_bwd<T, G, S, Q, V>(), cudaFuncAttributeMaxDynamicSharedMemorySize, bwd_bytes);
+    // Six blocks of 37 KB (36 of shared memory + 1 the system keeps) need the largest shared-memory carveout.
+    if constexpr (V == static_cast<int>(ScanBwdBuild::smem6))
+      cudaFuncSetAttribute(scan_bwd<T, G, S, Q, V>(), cudaFuncAttributePreferredSharedMemoryCarveout,
+                           cudaSharedmemCarveoutMaxShared);
     return true;
   }();
   (void)opted_in;
   if (backward)
-    scan_bwd<T, G, S, Q>()<<<grid, kScanThreads, bwd_bytes, stream>>>(p);
+    scan_bwd<T, G, S, Q, V>()<<<grid, kScanThreads, bwd_bytes, stream>>>(p);
   else
     scan_fwd<T, G, S, Q><<<grid, kScanThreads, fwd_bytes, stream>>>(p);
 }
 
-template <typename T, int G, bool Q>
+template <typename T, int G, bool Q, int V>
 void launch_segment(bool backward, const ScanParams& p, cudaStream_t stream) {
   if (scan_segment(p.length) == kShortSegment)
-    launch<T, G, kShortSegment, Q>(backward, p, stream);
+    launch<T, G, kShortSegment, Q, V>(backward, p, stream);
   else
-    launch<T, G, kScanSegment, Q>(backward, p, stream);
+    launch<T, G, kScanSegment, Q, V>(backward, p, stream);
+}
+
+// d_state 16: the backward build REPRO_SCAN_BWD asks for (the forward is the same in each).
+template <typename T, bool Q>
+void launch_d16(bool backward, const ScanParams& p, cudaStream_t stream) {
+  const ScanBwdBuild b = backward ? scan_bwd_build() : ScanBwdBuild::regs;
+  if (backward) count_scan_bwd_launch(b);
+  switch (b) {
+    case ScanBwdBuild::regs: return launch_segment<T, 4, Q, static_cast<int>(ScanBwdBuild::regs)>(backward, p, stream);
+    case ScanBwdBuild::smem5: return launch_segment<T, 4, Q, static_cast<int>(ScanBwdBuild::smem5)>(backward, p, stream);
+    case ScanBwdBuild::smem6: return launch_segment<T, 4, Q, static_cast<int>(ScanBwdBuild::smem6)>(backward, p, stream);
+  }
 }
 
 template <typename T, bool Q>
 void launch_states(bool backward, const ScanParams& p, cudaStream_t stream) {
   switch (p.states) {
-    case 16: return launch_segment<T, 4, Q>(backward, p, stream);
-    case 32: return launch_segment<T, 8, Q>(backward, p, stream);
-    case 64: return launch_segment<T, 16, Q>(backward, p, stream);
-    case 128: return launch_segment<T, 32, Q>(backward, p, stream);
+    case 16: return launch_d16<T, Q>(backward, p, stream);
+    case 32: return launch_segment<T, 8, Q, 0>(backward, p, stream);
+    case 64: return launch_segment<T, 16, Q, 0>(backward, p, stream);
+    case 128: return launch_segment<T, 32, Q, 0>(backward, p, stream);
   }
 }
 

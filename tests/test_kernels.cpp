@@ -9,6 +9,7 @@
 #include <repro/kernels.hpp>
 
 #include <cstdlib>
+#include <stdexcept>
 
 #include "support.hpp"
 
@@ -134,6 +135,39 @@ TEST(KernelsCuda, SelectiveScanQuadStagingMatchesReference) {
   check_scan({2, 40, 40, 16, torch::kBFloat16, true}, 3);  // B and C at an odd offset
   EXPECT_EQ(kernels::scan_quad_launches() - before, quads) << "unaligned inputs fall back to element-wise staging";
   unsetenv("REPRO_SCAN_STAGING");
+}
+
+// REPRO_SCAN_BWD (the d_state-16 backward's three builds, kernels/info.hpp): each against the reference at lengths
+// around its sub-chunks (4 or 8 steps) and segments (16, 32), element-wise and quad-staged, fp32 and bf16 — counted,
+// so that a case that silently ran another build fails; d_state 32 has one build and counts for none.
+TEST(KernelsCuda, SelectiveScanBackwardBuildsMatchReference) {
+  if (!have_kernels()) GTEST_SKIP() << "no CUDA device or built without nvcc";
+  using kernels::ScanBwdBuild;
+  auto total = [] {
+    int64_t n = 0;
+    for (int i = 0; i < kernels::kScanBwdBuilds; ++i) n += kernels::scan_bwd_launches(static_cast<ScanBwdBuild>(i));
+    return n;
+  };
+  for (auto b : {ScanBwdBuild::regs, ScanBwdBuild::smem5, ScanBwdBuild::smem6}) {
+    SCOPED_TRACE(kernels::scan_bwd_build_name(b));
+    setenv("REPRO_SCAN_BWD", kernels::scan_bwd_build_name(b), 1);
+    const int64_t before = kernels::scan_bwd_launches(b), all = total();
+    for (int64_t L : {1, 3, 4, 5, 9, 16, 17, 29, 32, 33, 65, 200}) check_scan({2, L, 40, 16, torch::kFloat, true});
+    check_scan({3, 77, 33, 16, torch::kFloat, true});
+    check_scan({2, 150, 64, 16, torch::kBFloat16, true});
+    check_scan({1, 70, 32, 16, torch::kBFloat16, false});
+    setenv("REPRO_SCAN_STAGING", "quads", 1);
+    check_scan({2, 150, 64, 16, torch::kBFloat16, true}, 4);
+    check_scan({2, 37, 40, 16, torch::kFloat, false}, 4);
+    unsetenv("REPRO_SCAN_STAGING");
+    check_scan({1, 70, 32, 32, torch::kFloat, true});
+    EXPECT_EQ(kernels::scan_bwd_launches(b) - before, 17) << "each d_state-16 case's backward ran this build";
+    EXPECT_EQ(total() - all, 17) << "and no other";
+  }
+  setenv("REPRO_SCAN_BWD", "smem7", 1);
+  EXPECT_THROW(kernels::scan_bwd_build(), std::invalid_argument);
+  unsetenv("REPRO_SCAN_BWD");
+  EXPECT_EQ(kernels::scan_bwd_build(), ScanBwdBuild::regs);
 }
 
 // The SDK asks the kernels library which d_state values the scan is compiled for (once a second list in the SDK
@@ -288,4 +322,16 @@ TEST(KernelsCuda, MambaWithQuadStagingMatchesItsLibTorchPath) {
   compare_with_kernels_off("mamba", {{"d_model", int64_t{64}}, {"n_layers", int64_t{2}}, {"d_state", int64_t{16}}});
   unsetenv("REPRO_SCAN_STAGING");
   EXPECT_EQ(kernels::scan_quad_launches() - before, 4) << "both layers' forward and backward staged in quads";
+}
+
+// And with the six-blocks-per-SM backward (REPRO_SCAN_BWD=smem6), quad-staged, as a training step would run it.
+TEST(KernelsCuda, MambaWithSixBlockBackwardMatchesItsLibTorchPath) {
+  if (!have_kernels()) GTEST_SKIP() << "no CUDA device or built without nvcc";
+  setenv("REPRO_SCAN_STAGING", "quads", 1);
+  setenv("REPRO_SCAN_BWD", "smem6", 1);
+  const int64_t before = kernels::scan_bwd_launches(kernels::ScanBwdBuild::smem6);
+  compare_with_kernels_off("mamba", {{"d_model", int64_t{64}}, {"n_layers", int64_t{2}}, {"d_state", int64_t{16}}});
+  unsetenv("REPRO_SCAN_STAGING");
+  unsetenv("REPRO_SCAN_BWD");
+  EXPECT_EQ(kernels::scan_bwd_launches(kernels::ScanBwdBuild::smem6) - before, 2) << "both layers' backward";
 }

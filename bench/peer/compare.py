@@ -1,6 +1,8 @@
 """Our selective scan against the public mamba-ssm CUDA kernel, side by side in one process on one GPU.
 
 Usage (GPU host): python bench/peer/compare.py <mamba_ssm sdist dir> <librepro_kernels.so> [--json out.json]
+                  [--builds STAGING:BWD,...]   e.g. elements:regs,quads:smem6 (kernels/info.hpp: REPRO_SCAN_STAGING,
+                  REPRO_SCAN_BWD), each of ours timed in the same process beside the peer; default: the environment's
 
 mamba-ssm has no wheel on PyPI, so its sdist is carried here (`.peer/`, fetched from PyPI, not committed) and only
 its selective-scan extension is compiled, for this GPU's architecture only, with the flags of its setup.py. Its
@@ -15,7 +17,19 @@ from torch.utils.cpp_extension import load
 p = argparse.ArgumentParser()
 p.add_argument("sdist"); p.add_argument("ours"); p.add_argument("--json"); p.add_argument("--iters", type=int, default=20)
 p.add_argument("--build-only", action="store_true", help="compile the peer extension (cached in $PEER_BUILD) and stop")
+p.add_argument("--builds", help="our scan's builds to time, STAGING:BWD comma-separated (elements|quads : regs|smem5|smem6)")
 a = p.parse_args()
+env_build = f"{os.environ.get('REPRO_SCAN_STAGING') or 'elements'}:{os.environ.get('REPRO_SCAN_BWD') or 'regs'}"
+builds = (a.builds or env_build).split(",")
+for b in builds:
+    st, _, bw = b.partition(":")
+    if st not in ("elements", "quads") or bw not in ("regs", "smem5", "smem6"):
+        sys.exit(f"compare.py: --builds: expected STAGING:BWD with STAGING elements|quads and BWD regs|smem5|smem6, got '{b}'")
+
+
+def use_build(b):  # read by librepro_kernels at every call
+    st, _, bw = b.partition(":")
+    os.environ["REPRO_SCAN_STAGING"], os.environ["REPRO_SCAN_BWD"] = st, bw
 
 t0 = time.time()
 cc = torch.cuda.get_device_capability()
@@ -87,21 +101,31 @@ for (Bsz, L, D, N, dt) in cases:
               mine[4].detach().transpose(1, 2).contiguous().unsqueeze(1),
               Dk.clone(), mine[6].detach().transpose(1, 2).contiguous(), bias.clone()]
     theirs = [t.requires_grad_() for t in theirs]
-    # Same function: compare outputs once (theirs in [B, D, L]).
-    yo = ours(*mine[:6], mine[6], mine[7], True)
-    yt = PeerScan.apply(*theirs).transpose(1, 2)
-    err = ((yo.float() - yt.float()).abs().max() / yt.float().abs().max()).item()
-    fo, bo = timed(lambda: ours(*mine[:6], mine[6], mine[7], True), mine)
-    ft, bt = timed(lambda: PeerScan.apply(*theirs), theirs)
     name = f"selective_scan B={Bsz} L={L} D={D} N={N} {'bf16' if dt == torch.bfloat16 else 'fp32'}"
-    for impl, f, b in [("ours (fused)", fo, bo), ("mamba-ssm 2.3.2.post1", ft, bt)]:
-        rows.append({"case": name, "impl": impl, "fwd_ms": f, "bwd_ms": b, "total_ms": f + b})
-        print(f"{name:<44} {impl:<24} fwd {f:8.3f}  bwd {b:8.3f}  total {f + b:8.3f} ms")
-    print(f"{'':<44} ours/theirs total time {(fo + bo) / (ft + bt):.2f}x; max rel diff of outputs {err:.2e}")
-    rows.append({"case": name, "speed_ratio_peer_over_ours": (ft + bt) / (fo + bo), "max_rel_output_diff": err})
+    yt = PeerScan.apply(*theirs).transpose(1, 2)
+    ft, bt = timed(lambda: PeerScan.apply(*theirs), theirs)
+    peer_row = {"case": name, "impl": "mamba-ssm 2.3.2.post1", "fwd_ms": ft, "bwd_ms": bt, "total_ms": ft + bt}
+    rows.append(peer_row)
+    print(f"{name:<44} {peer_row['impl']:<34} fwd {ft:8.3f}  bwd {bt:8.3f}  total {ft + bt:8.3f} ms")
+    # The backward builds differ at d_state 16 only: elsewhere one build per staging.
+    seen = set()
+    for b in builds:
+        if N != 16 and b.partition(":")[0] in seen:
+            continue
+        seen.add(b.partition(":")[0])
+        use_build(b)
+        # Same function: compare outputs once (theirs in [B, D, L]).
+        yo = ours(*mine[:6], mine[6], mine[7], True)
+        err = ((yo.float() - yt.float()).abs().max() / yt.float().abs().max()).item()
+        fo, bo = timed(lambda: ours(*mine[:6], mine[6], mine[7], True), mine)
+        impl = f"ours ({b})"
+        rows.append({"case": name, "impl": impl, "build": b, "fwd_ms": fo, "bwd_ms": bo, "total_ms": fo + bo,
+                     "speed_ratio_peer_over_ours": (ft + bt) / (fo + bo), "max_rel_output_diff": err})
+        print(f"{name:<44} {impl:<34} fwd {fo:8.3f}  bwd {bo:8.3f}  total {fo + bo:8.3f} ms"
+              f"  peer/ours {(ft + bt) / (fo + bo):.2f}x  max rel diff {err:.1e}")
 doc = {"device": dev, "git": os.environ.get("REPRO_GIT_SHA", "unknown"),
        "versions": {"torch": torch.__version__, "cuda": torch.version.cuda}, "peer": "mamba-ssm 2.3.2.post1 (sdist)",
-       "ours_staging": os.environ.get("REPRO_SCAN_STAGING", "elements"),
+       "ours_builds": builds,
        "peer_build_seconds": build_s, "iters": a.iters, "rows": rows}
 if a.json:
     json.dump(doc, open(a.json, "w"), indent=2)
