@@ -38,6 +38,8 @@ slice t 120 1x3 "spec.toml@*__s[12]"
 check "threads slice exits 0" [ $? -eq 0 ]
 check "slice.log says 1 worker of 3 threads" grep -q ' gpus=1 workers=1 threads_each=3$' t/out/slice.log
 check "results.tgz holds the two selected cells" [ "$(tar tzf t/out/results.tgz | grep -c '\.json$')" -eq 2 ]
+slice u 120 1x3 "spec.toml@*__s1|std__tf__s2"
+check "GLOB|GLOB selects the cells of either" [ "$(tar tzf u/out/results.tgz | grep -c '\.json$')" -eq 2 ]
 printf '#!/bin/sh\nprintf "GPU 0: fake\\nGPU 1: fake\\nGPU 2: fake\\n"\n' >bin/nvidia-smi
 REPRO_SLICE_GPUS=1,2 slice g 120 1 "spec.toml@*__s0"
 check "REPRO_SLICE_GPUS limits the slice to its GPUs" grep -q ' gpus=2 workers=2 threads_each=1$' g/out/slice.log

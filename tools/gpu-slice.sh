@@ -5,8 +5,8 @@
 # of WORKERS_PER_GPU worker processes on every GPU (`repro run --gpus`), each running THREADS cells at once as threads
 # (`--jobs`; default 1; e.g. 1x4 for tiny models, which share a GPU far better as threads than as processes), at the
 # spec's SCALE when given (e.g. paper/achilles-interventions.toml:paper, results in results/<name>-paper/), cells
-# limited to GLOB when given (e.g. paper/table3.toml@'*__s1'), and stops the sweep SECONDS after it started, less a
-# margin, so that what finished is always packed into $OUT/results.tgz (results/<spec>/ of every spec) with
+# limited to GLOB when given (e.g. paper/table3.toml@'*__s1'; several as 'a|b'), and stops the sweep SECONDS after
+# it started, less a margin, so that what finished is always packed into $OUT/results.tgz (results/<spec>/ of every spec) with
 # $OUT/slice.log (one line per spec: exit code, wall seconds). A killed cell keeps its checkpoint in /tmp/store: the
 # next slice on the same warm machine resumes it. Each spec's committed results (results/<name>/, or
 # REPRO_SLICE_COMMITTED/<name>/; <name>-<scale>/ at a scale) seed the host's results folder first, so cells already
@@ -50,7 +50,7 @@ done
 sweep() {
   local item=$1 spec scale args=() left t
   spec=$(spec_of "$item") scale=$(scale_of "$item")
-  [[ "$item" != *@* ]] || args=(--only "${item#*@}")
+  if [[ "$item" == *@* ]]; then IFS='|' read -ra globs <<<"${item#*@}"; args=(--only "${globs[@]}"); fi
   [ -z "$scale" ] || args+=(--scale "$scale")
   left=$((budget - margin - (SECONDS - start)))
   [ "$left" -gt 10 ] || { echo "$item skipped: no time left" >>"$out/slice.log"; return; }
