@@ -22,7 +22,9 @@ std::string describe() {
 
 bool scan_quads_wanted() {
   const char* v = std::getenv("REPRO_SCAN_STAGING");
-  return v && std::strcmp(v, "quads") == 0;
+  if (!v || !*v || !std::strcmp(v, "quads")) return true;
+  if (!std::strcmp(v, "elements")) return false;
+  throw std::invalid_argument(std::string("REPRO_SCAN_STAGING: expected quads or elements, got '") + v + "'");
 }
 
 namespace {
@@ -35,7 +37,7 @@ const char* scan_bwd_build_name(ScanBwdBuild b) { return kBwdNames[static_cast<i
 
 ScanBwdBuild scan_bwd_build() {
   const char* v = std::getenv("REPRO_SCAN_BWD");
-  if (!v || !*v) return ScanBwdBuild::regs;
+  if (!v || !*v) return ScanBwdBuild::smem6;
   for (int i = 0; i < kScanBwdBuilds; ++i)
     if (!std::strcmp(v, kBwdNames[i])) return static_cast<ScanBwdBuild>(i);
   throw std::invalid_argument(std::string("REPRO_SCAN_BWD: expected regs, smem5 or smem6, got '") + v + "'");

@@ -6,9 +6,9 @@
 //
 // Memory: the recurrence is sequential, so the inputs of a whole segment (S steps of the block's
 // channels, and of B and C) are first staged in shared memory with coalesced loads issued together; the
-// steps then read shared memory only. softplus(delta + bias) is applied once while staging. REPRO_SCAN_STAGING=quads
-// (opt-in until a GPU run measures it) stages four elements per load and writes the forward's y the same way
-// (stage_quads, write_quads).
+// steps then read shared memory only. softplus(delta + bias) is applied once while staging. Where every input is
+// aligned to four elements (quads_ok) the segment is staged four elements per load and the forward's y written the
+// same way (stage_quads, write_quads; the default since 2026-12-07, REPRO_SCAN_STAGING=elements turns it off).
 //
 // Backward without storing states: the forward pass keeps the state every S steps (fp32); backward walks
 // the segments from the last, recomputes the states of a segment (first the start of each kSubchunk, then a
@@ -18,8 +18,9 @@
 // warps cost more than the scan), the warps' slots added per sub-chunk, and one partial sum per block of channels
 // in global memory (the host adds the partials). Every sum has a fixed order: the gradients are deterministic.
 // At d_state 16 the backward has three builds (REPRO_SCAN_BWD, kernels/info.hpp): the sub-chunk starts in registers
-// (5 blocks per SM), in shared memory (5 blocks, no spills), or in shared memory with 4-step sub-chunks, which
-// fits 80 registers and so 6 blocks per SM — enough for B=16 L=2048 D=1536 (768 blocks) to run in one wave.
+// (5 blocks per SM), in shared memory (5 blocks, no spills), or, the default, in shared memory with 4-step
+// sub-chunks, which fits 80 registers and so 6 blocks per SM — enough for B=16 L=2048 D=1536 (768 blocks) to run
+// in one wave.
 #include <cstddef>
 #include <cstdint>
 

@@ -116,9 +116,9 @@ TEST(KernelsCuda, SelectiveScanMatchesReferenceInValueAndGradient) {
   check_scan({2, 65, 8, 128, torch::kBFloat16, true});
 }
 
-// REPRO_SCAN_STAGING=quads (staging four elements per load; not yet the default): the same checks where every input
-// is aligned to four elements, and the element-wise fallback where one is not — counted, so that a case that
-// silently took the other path fails.
+// REPRO_SCAN_STAGING=quads (staging four elements per load; the default): the same checks where every input is
+// aligned to four elements, and the element-wise fallback where one is not or where =elements asks for it —
+// counted, so that a case that silently took the other path fails.
 TEST(KernelsCuda, SelectiveScanQuadStagingMatchesReference) {
   if (!have_kernels()) GTEST_SKIP() << "no CUDA device or built without nvcc";
   setenv("REPRO_SCAN_STAGING", "quads", 1);
@@ -134,7 +134,13 @@ TEST(KernelsCuda, SelectiveScanQuadStagingMatchesReference) {
   check_scan({3, 77, 33, 16, torch::kFloat, true}, 4);     // 33 channels
   check_scan({2, 40, 40, 16, torch::kBFloat16, true}, 3);  // B and C at an odd offset
   EXPECT_EQ(kernels::scan_quad_launches() - before, quads) << "unaligned inputs fall back to element-wise staging";
+  setenv("REPRO_SCAN_STAGING", "elements", 1);
+  check_scan({2, 150, 64, 16, torch::kBFloat16, true}, 4);
+  EXPECT_EQ(kernels::scan_quad_launches() - before, quads) << "=elements stages element-wise, aligned or not";
+  setenv("REPRO_SCAN_STAGING", "quad", 1);
+  EXPECT_THROW(kernels::scan_quads_wanted(), std::invalid_argument);
   unsetenv("REPRO_SCAN_STAGING");
+  EXPECT_TRUE(kernels::scan_quads_wanted()) << "unset: the default, quads";
 }
 
 // REPRO_SCAN_BWD (the d_state-16 backward's three builds, kernels/info.hpp): each against the reference at lengths
@@ -156,10 +162,10 @@ TEST(KernelsCuda, SelectiveScanBackwardBuildsMatchReference) {
     check_scan({3, 77, 33, 16, torch::kFloat, true});
     check_scan({2, 150, 64, 16, torch::kBFloat16, true});
     check_scan({1, 70, 32, 16, torch::kBFloat16, false});
-    setenv("REPRO_SCAN_STAGING", "quads", 1);
-    check_scan({2, 150, 64, 16, torch::kBFloat16, true}, 4);
-    check_scan({2, 37, 40, 16, torch::kFloat, false}, 4);
+    setenv("REPRO_SCAN_STAGING", "elements", 1);
+    check_scan({2, 150, 64, 16, torch::kBFloat16, true}, 4);  // aligned, staged element-wise
     unsetenv("REPRO_SCAN_STAGING");
+    check_scan({2, 37, 40, 16, torch::kFloat, false}, 4);      // aligned: quads
     check_scan({1, 70, 32, 32, torch::kFloat, true});
     EXPECT_EQ(kernels::scan_bwd_launches(b) - before, 17) << "each d_state-16 case's backward ran this build";
     EXPECT_EQ(total() - all, 17) << "and no other";
@@ -167,7 +173,7 @@ TEST(KernelsCuda, SelectiveScanBackwardBuildsMatchReference) {
   setenv("REPRO_SCAN_BWD", "smem7", 1);
   EXPECT_THROW(kernels::scan_bwd_build(), std::invalid_argument);
   unsetenv("REPRO_SCAN_BWD");
-  EXPECT_EQ(kernels::scan_bwd_build(), ScanBwdBuild::regs);
+  EXPECT_EQ(kernels::scan_bwd_build(), ScanBwdBuild::smem6) << "unset: the default";
 }
 
 // The SDK asks the kernels library which d_state values the scan is compiled for (once a second list in the SDK

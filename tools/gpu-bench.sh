@@ -5,7 +5,8 @@
 # Everything lands in OUTDIR/bench.tgz, one file (a device call returns at most 8 from $OUT; an earlier call that
 # left a dozen there got none of them back), packed also when the script is stopped by `timeout`.
 # 1. repro-bench-kernels: our scan, conv and WKV against the pure-LibTorch paths, with HBM shares → kernels.json,
-#    and again with the candidate build ($REPRO_BENCH_CANDIDATE, STAGING:BWD; kernels/info.hpp) → kernels-cand.json
+#    and again with a candidate build ($REPRO_BENCH_CANDIDATE, STAGING:BWD, kernels/info.hpp; default elements:regs,
+#    the build before 2026-12-07, as the baseline) → kernels-cand.json
 # 2. bench/peer/compare.py: mamba-ssm's selective scan (its sources under .peer/: tools/fetch-peer.sh), compiled
 #    for this GPU (built once per machine in /tmp/peer-build; the build starts first, on the CPU), beside each of
 #    our scan's builds (staging elements|quads × backward regs|smem5|smem6) in one process → peer.json
@@ -13,7 +14,7 @@
 #    → models-{on,cand,off}.log
 # 4. Nsight Compute, when the host has ncu: one forward and one backward launch of the candidate build of our scan at
 #    the first shape (B=64 L=512 D=1536 N=16 bf16), full section set → ncu-cand-{fwd,bwd}.txt (the default build's
-#    and mamba-ssm's profiles are under results/bench/ncu-h200/)
+#    are under results/bench/ncu-h100-quads-smem6/, mamba-ssm's under results/bench/ncu-h200/)
 # Each step is time-boxed and logged to bench.log; a failing step does not stop the others.
 # Uses the carried .repro/bundle (tools/gpu-bundle.sh); `tests/gpu_bench.sh` runs it with fake programs on CPU.
 set -uo pipefail
@@ -29,7 +30,7 @@ trap pack EXIT; trap 'log "stopped during ${current:-the start}"; kill ${child:-
 if [ -n "${REPRO_BENCH_BIN:-}" ]; then env=(env PATH="$REPRO_BENCH_BIN:$PATH"); else env=("$root/.repro/bundle/env"); fi
 peer=$(ls -d "$root"/.peer/mamba_ssm-* 2>/dev/null | head -1)
 compare=(/opt/torch/.venv/bin/python "$root/bench/peer/compare.py" "$peer" "$root/.repro/bundle/librepro_kernels.so")
-cand_build=${REPRO_BENCH_CANDIDATE:-quads:smem6}
+cand_build=${REPRO_BENCH_CANDIDATE:-elements:regs}
 cand=(env REPRO_SCAN_STAGING="${cand_build%%:*}" REPRO_SCAN_BWD="${cand_build#*:}")
 builds=elements:regs,quads:regs,elements:smem5,quads:smem5,elements:smem6,quads:smem6
 mamba130m=("$root/bench/mamba130m.toml" --device cuda)

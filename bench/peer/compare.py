@@ -2,7 +2,7 @@
 
 Usage (GPU host): python bench/peer/compare.py <mamba_ssm sdist dir> <librepro_kernels.so> [--json out.json]
                   [--builds STAGING:BWD,...]   e.g. elements:regs,quads:smem6 (kernels/info.hpp: REPRO_SCAN_STAGING,
-                  REPRO_SCAN_BWD), each of ours timed in the same process beside the peer; default: the environment's
+                  REPRO_SCAN_BWD), each of ours timed in the same process beside the peer; default: the environment's (unset: quads:smem6)
 
 mamba-ssm has no wheel on PyPI, so its sdist is carried here (`.peer/`, fetched from PyPI, not committed) and only
 its selective-scan extension is compiled, for this GPU's architecture only, with the flags of its setup.py. Its
@@ -19,7 +19,7 @@ p.add_argument("sdist"); p.add_argument("ours"); p.add_argument("--json"); p.add
 p.add_argument("--build-only", action="store_true", help="compile the peer extension (cached in $PEER_BUILD) and stop")
 p.add_argument("--builds", help="our scan's builds to time, STAGING:BWD comma-separated (elements|quads : regs|smem5|smem6)")
 a = p.parse_args()
-env_build = f"{os.environ.get('REPRO_SCAN_STAGING') or 'elements'}:{os.environ.get('REPRO_SCAN_BWD') or 'regs'}"
+env_build = f"{os.environ.get('REPRO_SCAN_STAGING') or 'quads'}:{os.environ.get('REPRO_SCAN_BWD') or 'smem6'}"
 builds = (a.builds or env_build).split(",")
 for b in builds:
     st, _, bw = b.partition(":")
