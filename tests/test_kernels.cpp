@@ -137,10 +137,7 @@ TEST(KernelsCuda, SelectiveScanQuadStagingMatchesReference) {
   setenv("REPRO_SCAN_STAGING", "elements", 1);
   check_scan({2, 150, 64, 16, torch::kBFloat16, true}, 4);
   EXPECT_EQ(kernels::scan_quad_launches() - before, quads) << "=elements stages element-wise, aligned or not";
-  setenv("REPRO_SCAN_STAGING", "quad", 1);
-  EXPECT_THROW(kernels::scan_quads_wanted(), std::invalid_argument);
   unsetenv("REPRO_SCAN_STAGING");
-  EXPECT_TRUE(kernels::scan_quads_wanted()) << "unset: the default, quads";
 }
 
 // REPRO_SCAN_BWD (the d_state-16 backward's three builds, kernels/info.hpp): each against the reference at lengths
@@ -170,10 +167,36 @@ TEST(KernelsCuda, SelectiveScanBackwardBuildsMatchReference) {
     EXPECT_EQ(kernels::scan_bwd_launches(b) - before, 17) << "each d_state-16 case's backward ran this build";
     EXPECT_EQ(total() - all, 17) << "and no other";
   }
+  unsetenv("REPRO_SCAN_BWD");
+}
+
+// The two switches of the scan's build (kernels/info.hpp), read without a GPU: their defaults, every value, and a
+// one-line error naming the variable for anything else.
+TEST(Kernels, ScanBuildSwitchesParseTheirValues) {
+  using kernels::ScanBwdBuild;
+  unsetenv("REPRO_SCAN_STAGING");
+  unsetenv("REPRO_SCAN_BWD");
+  EXPECT_TRUE(kernels::scan_quads_wanted()) << "unset: quads";
+  EXPECT_EQ(kernels::scan_bwd_build(), ScanBwdBuild::smem6) << "unset: smem6";
+  setenv("REPRO_SCAN_STAGING", "elements", 1);
+  EXPECT_FALSE(kernels::scan_quads_wanted());
+  setenv("REPRO_SCAN_STAGING", "quads", 1);
+  EXPECT_TRUE(kernels::scan_quads_wanted());
+  setenv("REPRO_SCAN_STAGING", "quad", 1);
+  try {
+    kernels::scan_quads_wanted();
+    ADD_FAILURE() << "REPRO_SCAN_STAGING=quad was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()), "REPRO_SCAN_STAGING: expected quads or elements, got 'quad'");
+  }
+  unsetenv("REPRO_SCAN_STAGING");
+  for (auto b : {ScanBwdBuild::regs, ScanBwdBuild::smem5, ScanBwdBuild::smem6}) {
+    setenv("REPRO_SCAN_BWD", kernels::scan_bwd_build_name(b), 1);
+    EXPECT_EQ(kernels::scan_bwd_build(), b) << kernels::scan_bwd_build_name(b);
+  }
   setenv("REPRO_SCAN_BWD", "smem7", 1);
   EXPECT_THROW(kernels::scan_bwd_build(), std::invalid_argument);
   unsetenv("REPRO_SCAN_BWD");
-  EXPECT_EQ(kernels::scan_bwd_build(), ScanBwdBuild::smem6) << "unset: the default";
 }
 
 // The SDK asks the kernels library which d_state values the scan is compiled for (once a second list in the SDK
