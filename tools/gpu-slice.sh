@@ -6,9 +6,9 @@
 # (`--jobs`; default 1; e.g. 1x4 for tiny models, which share a GPU far better as threads than as processes), at the
 # spec's SCALE when given (e.g. paper/achilles-interventions.toml:paper, results in results/<name>-paper/), cells
 # limited to GLOB when given (e.g. paper/table3.toml@'*__s1'; several as 'a|b'), and stops the sweep SECONDS after
-# it started, less a margin, so that what finished is always packed into $OUT/results.tgz (results/<spec>/ of every spec) with
-# $OUT/slice.log (one line per spec: exit code, wall seconds). A killed cell keeps its checkpoint in /tmp/store: the
-# next slice on the same warm machine resumes it. Each spec's committed results (results/<name>/, or
+# it started, less a margin, so that what finished is always packed into $OUT/results.tgz (results/<spec>/ of every
+# spec) with $OUT/slice.log (one line per spec: exit code, wall seconds). A killed cell keeps its checkpoint in
+# /tmp/store: the next slice on the same warm machine resumes it. Each spec's committed results (results/<name>/, or
 # REPRO_SLICE_COMMITTED/<name>/; <name>-<scale>/ at a scale) seed the host's results folder first, so cells already
 # published are not run again (their JSONs come back in results.tgz too; they are unchanged). $OUT/smi.csv samples
 # every GPU's utilization every 20 s (what the GPU time bought). REPRO_SLICE_GPUS=1,2,3 limits the slice to those GPUs
@@ -48,7 +48,7 @@ for item in "$@"; do  # seeded before any sweep starts: -p runs them side by sid
   [ "$name" = "${scale:+-$scale}" ] || [ ! -d "$committed/$name" ] || [ -d "$w/r/$name" ] || cp -r "$committed/$name" "$w/r/"
 done
 sweep() {
-  local item=$1 spec scale args=() left t
+  local item=$1 spec scale args=() globs=() left t
   spec=$(spec_of "$item") scale=$(scale_of "$item")
   if [[ "$item" == *@* ]]; then IFS='|' read -ra globs <<<"${item#*@}"; args=(--only "${globs[@]}"); fi
   [ -z "$scale" ] || args+=(--scale "$scale")
