@@ -221,6 +221,51 @@ TEST(ReportTables, PaperRowsOutsideTheScalesGridAreListedNotRun) {
             std::string::npos);
 }
 
+// A train_set column: the cells' own training sets, scored at the end of training ([train] score_train), compared
+// with the paper's train accuracy; a cell trained without the score is "not scored", not "not run".
+TEST(ReportTables, TrainSetColumnReadsTheTrainingScore) {
+  const std::string own = "[[report.tables]]\nid = \"own\"\nmetric = \"query_accuracy\"\nrows = \"model\"\ncols = \"test\"\n"
+                          "train = \"std\"\ntrain_set = \"training set\"\n"
+                          "paper = { source = \"made up\", cols = [\"train_set\", \"std\"], values = [[100.0, 50.0]] }\n";
+  const std::string scored = with(std::string(kSpec) + own, "[grid]", "[train]\nscore_train = true\n\n[grid]");
+  Fixture f(scored);
+  const auto& t = f.spec.report.tables[2];
+  ASSERT_EQ(t.cols.size(), 3u);
+  EXPECT_EQ(t.cols[0].id, "train_set");
+  EXPECT_EQ(t.cols[0].label, "training set");
+  f.result("std", 0, {{"std", 0.5}});
+  f.result("std", 1, {{"std", 0.5}});
+  {
+    const Results res = load_results(f.cells, f.results());
+    EXPECT_NE(render_table(f.spec, f.cells, res, t).find("| ours not scored · paper 100.00 |"), std::string::npos)
+        << render_table(f.spec, f.cells, res, t);
+    const TableVerdict v = table_verdict(f.spec, f.cells, res, t);
+    EXPECT_EQ(v.compared, 1u);
+    EXPECT_EQ(v.not_scored, 1u);
+    EXPECT_EQ(v.not_run, 0u);
+  }
+  for (const auto& c : f.cells)  // seed 0 of train std has its training set scored
+    if (c.train_dataset == "std" && c.seed == 0) {
+      auto j = json::parse(read_file(f.results() / (c.id + ".json")));
+      j["training"] = {{"train_set", {{"query_accuracy", 0.96}}}};
+      write_result(f.results(), c.id, j);
+    }
+  const Results res = load_results(f.cells, f.results());
+  const TableCell c = table_cell(f.spec, f.cells, res, t, 0, 0);
+  EXPECT_EQ(c.ours.n, 1u);
+  EXPECT_NEAR(c.ours.mean, 96.0, 1e-9);
+  EXPECT_NEAR(table_cell(f.spec, f.cells, res, t, 0, 1).ours.mean, 50.0, 1e-9) << "the test columns keep their tests";
+  EXPECT_NE(render_table(f.spec, f.cells, res, t).find("ours 96.0 (and 1 not scored) · paper 100.00 · Δ -4.0"),
+            std::string::npos) << render_table(f.spec, f.cells, res, t);
+  EXPECT_EQ(table_verdict(f.spec, f.cells, res, t).compared, 2u);
+  // The column needs a test dimension and a model that scores its training set.
+  EXPECT_NE(load_error(std::string(kSpec) + own).find("report.tables[2].train_set: no model has [train] score_train"),
+            std::string::npos);
+  EXPECT_NE(load_error(with(scored, "cols = \"test\"\ntrain = \"std\"", "cols = \"train\"\ntest = \"std\""))
+                .find("train_set: expected a table whose rows or cols are \"test\""),
+            std::string::npos);
+}
+
 TEST(ReportClaims, VerdictFollowsTheRule) {
   Fixture f;
   const auto& claims = f.spec.report.claims;

@@ -148,4 +148,27 @@ TEST(Train, TrackedTestSetsAreScoredEveryEpoch) {
   ASSERT_EQ(acc.size(), 3u);
   // The probe scores the same final model on the same test split (other batch sizes: allow rounding).
   EXPECT_NEAR(acc.back(), r["tests"]["mqar"]["query_accuracy"].get<double>(), 0.02);
+  EXPECT_FALSE(r["training"].contains("train_set")) << "scored without [train] score_train";
+}
+
+// [train] score_train: the finished model scores its own training set once (train.json's train_set, the papers'
+// "train" accuracy), and the model key stays that of the same training without it.
+TEST(Train, ScoreTrainScoresTheTrainingSet) {
+  test::TempDir dir;
+  auto spec = load_spec(dir.write("s.toml", test::tiny_spec("epochs = 2\nlr = 3e-3\nscore_train = true\n")).string(),
+                        test::plugins());
+  const auto plain = load_spec(dir.write("u.toml", test::tiny_spec("epochs = 2\nlr = 3e-3\n")).string(), test::plugins());
+  EXPECT_EQ(plan_cells(spec, test::plugins())[0].model_key, plan_cells(plain, test::plugins())[0].model_key)
+      << "scoring the training set does not change what is trained";
+  ASSERT_EQ(run_spec(spec, test::plugins(), options(dir)), 0);
+  const auto r = nlohmann::json::parse(read_file(dir.path() / "results" / "tiny" / "mqar__tf__s0.json"));
+  ASSERT_TRUE(r["training"].contains("train_set")) << r["training"].dump();
+  const auto& ts = r["training"]["train_set"];
+  EXPECT_EQ(ts["examples"], r["training"]["train_examples"]) << "the training set, not a test set";
+  EXPECT_NE(ts["examples"], r["tests"]["mqar"]["examples"]) << "the fixture's sets must differ in size";
+  for (const char* k : {"example_accuracy", "query_accuracy", "token_accuracy"}) {
+    EXPECT_GE(ts[k].get<double>(), 0.0) << k;
+    EXPECT_LE(ts[k].get<double>(), 1.0) << k;
+  }
+  EXPECT_GT(ts["loss"].get<double>(), 0.0);
 }

@@ -9,7 +9,7 @@
 namespace repro {
 
 nlohmann::json train_settings_json(const TrainSpec& t) {
-  // device, checkpoint_every and log_every are deliberately absent: they do not change what is trained.
+  // device, checkpoint_every, log_every and score_train are deliberately absent: they do not change what is trained.
   nlohmann::json j = {{"epochs", t.epochs},        {"batch_size", t.batch_size}, {"lr", t.lr},
           {"weight_decay", t.weight_decay}, {"warmup_fraction", t.warmup_fraction},
           {"min_lr_fraction", t.min_lr_fraction}, {"beta1", t.beta1}, {"beta2", t.beta2},

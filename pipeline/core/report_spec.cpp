@@ -143,6 +143,14 @@ TableSpec read_table(const TomlReader& t, const Spec& spec, size_t index) {
   out.rows = read_selectors(t, "rows", spec, out.row_dim);
   out.cols = read_selectors(t, "cols", spec, out.col_dim);
   if (out.row_dim == out.col_dim && out.row_dim != "cells") t.fail("cols", "rows and cols must be different dimensions");
+  if (t.has("train_set")) {  // a column (or row) of the cells' own training sets, first, beside the test sets
+    if (out.col_dim != "test" && out.row_dim != "test")
+      t.fail("train_set", "expected a table whose rows or cols are \"test\" (the training set is one more test)");
+    if (std::none_of(spec.models.begin(), spec.models.end(), [](const auto& m) { return m.second.train.score_train; }))
+      t.fail("train_set", "no model has [train] score_train = true, so no cell would have its training set scored");
+    auto& tests = out.col_dim == "test" ? out.cols : out.rows;
+    tests.insert(tests.begin(), {"train_set", t.cell_text("train_set", ""), {{"test", kTrainSetTest}}});
+  }
   out.fixed = read_pins(t, spec);
   for (const auto& [dim, _] : out.fixed)
     if (dim == out.row_dim || dim == out.col_dim) t.fail(dim, "pins a dimension that is already rows or cols");

@@ -37,6 +37,7 @@ TrainSpec read_train(const TomlReader& r, TrainSpec t, const std::map<std::strin
   t.precision = r.choice("precision", t.precision, {"bf16", "fp32"});
   t.select = r.choice("select", t.select, {"last", "best_valid_loss"});
   t.shuffle = r.boolean("shuffle", t.shuffle);
+  t.score_train = r.boolean("score_train", t.score_train);
   t.checkpoint_every = r.integer("checkpoint_every", t.checkpoint_every, 1, kBig);
   t.log_every = r.integer("log_every", t.log_every, 1, kBig);
   if (r.has("track")) {

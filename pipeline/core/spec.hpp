@@ -42,6 +42,9 @@ struct TrainSpec {
   int64_t log_every = 50;
   // Test datasets also scored at every epoch end, for accuracy-over-training figures (Achilles Figs. 7, 8).
   std::vector<std::string> track;
+  // After training, score the training set itself with the selected model (one forward pass; train.json's
+  // train_set): the papers' "train" accuracy (Achilles Fig. 8). Not keyed: it does not change what is trained.
+  bool score_train = false;
 };
 
 struct ModelSpec {

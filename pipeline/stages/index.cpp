@@ -53,7 +53,7 @@ fs::path render_index(const fs::path& artifacts_toml, const std::vector<IndexedS
       if (t.artifact.empty()) continue;
       const TableVerdict v = table_verdict(spec, s.cells, res, t);
       std::string status;
-      if (t.paper) status = fmt::format("{} ({} of {} cells compared, {} agree)", v.word, v.compared, v.compared + v.not_run, v.agree);
+      if (t.paper) status = fmt::format("{} ({} of {} cells compared, {} agree)", v.word, v.compared, v.compared + v.not_run + v.not_scored, v.agree);
       else status = fmt::format("{} of {} cells run", res.with_results(), s.cells.size());
       find(all, t.artifact, t.loc, artifacts_toml.string()).rows.push_back(
           fmt::format("| {} | table \"{}\" | {} |", link, t.title, status));

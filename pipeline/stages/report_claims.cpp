@@ -72,8 +72,9 @@ CheckOutcome judge_check(const Spec& spec, const std::vector<Cell>& cells, const
     const TableSpec& t = table_named(spec, k.table);
     const TableVerdict v = table_verdict(spec, cells, res, t);
     out.state = v.compared == 0 ? CheckOutcome::kNotRun : v.agree == v.compared ? CheckOutcome::kPass : CheckOutcome::kFail;
-    out.detail = fmt::format("`{}`: {} of {} compared cells within ±{}{}", k.text, v.agree, v.compared,
-                             t.paper->tolerance, v.not_run ? fmt::format(", {} not run", v.not_run) : "");
+    out.detail = fmt::format("`{}`: {} of {} compared cells within ±{}{}{}", k.text, v.agree, v.compared,
+                             t.paper->tolerance, v.not_run ? fmt::format(", {} not run", v.not_run) : "",
+                             v.not_scored ? fmt::format(", {} not scored", v.not_scored) : "");
     return out;
   }
   const auto l = value_of(spec, cells, res, k.lhs), r = value_of(spec, cells, res, k.rhs);

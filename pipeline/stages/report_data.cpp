@@ -53,9 +53,11 @@ std::vector<const Cell*> cells_at(const std::vector<Cell>& cells, const std::map
 
 std::optional<double> metric_of(const json& result, const std::string& test, const std::string& metric,
                                 const std::string& subset) {
-  const auto& tests = result["tests"];
-  if (!tests.contains(test)) return std::nullopt;
-  const json& all = tests[test];
+  const bool own = test == kTrainSetTest;
+  const auto holder = result.find(own ? "training" : "tests");
+  const std::string key = own ? "train_set" : test;
+  if (holder == result.end() || !holder->contains(key)) return std::nullopt;
+  const json& all = (*holder)[key];
   if (!subset.empty() && (!all.contains("subsets") || !all["subsets"].contains(subset))) return std::nullopt;
   const json& t = subset.empty() ? all : all["subsets"][subset];
   if (!t.is_object() || !t.contains(metric)) return std::nullopt;
@@ -66,12 +68,16 @@ Stat ours_at(const Spec& spec, const std::vector<Cell>& cells, const Results& re
              const std::map<std::string, std::string>& pins0, const std::string& metric) {
   const auto pins = complete_pins(spec, pins0);
   std::vector<double> vals;
+  size_t unscored = 0;
   for (const Cell* c : cells_at(cells, pins)) {
     auto it = res.by_cell.find(c->id);
     if (it == res.by_cell.end()) continue;
     if (auto v = metric_of(it->second, pins.at("test"), metric)) vals.push_back((metric_is_percent(metric) ? 100 : 1) * *v);
+    else if (pins.at("test") == kTrainSetTest) ++unscored;
   }
-  return stat(vals);
+  Stat s = stat(vals);
+  s.unscored = unscored;
+  return s;
 }
 
 bool metric_is_percent(const std::string& m) { return m != "perplexity" && m != "word_perplexity" && m != "bits_per_byte"; }

@@ -38,6 +38,7 @@ struct Stat {
   double mean = 0, sd = 0;  // sd: sample standard deviation over seeds (0 for one seed)
   double lo = 0, hi = 0;    // the lowest and highest seed: with 2-3 seeds a mean can hide a 4 % and a 100 %
   size_t n = 0;             // seeds with a result; 0 = not run
+  size_t unscored = 0;      // seeds with a result that lacks this score (a training set not scored)
 };
 Stat stat(const std::vector<double>& v);
 
@@ -47,7 +48,8 @@ std::map<std::string, std::string> complete_pins(const Spec& spec, std::map<std:
 // The cells (one per seed) of the grid point that `pins` names (train, model; test picks the test).
 std::vector<const Cell*> cells_at(const std::vector<Cell>& cells, const std::map<std::string, std::string>& pins);
 
-// A metric of one test of a result, as a fraction in [0, 1]; `subset` empty = the whole test split.
+// A metric of one test of a result, as a fraction in [0, 1]; `subset` empty = the whole test split; test
+// kTrainSetTest = the cell's own training set (the result's training.train_set).
 std::optional<double> metric_of(const nlohmann::json& result, const std::string& test, const std::string& metric,
                                 const std::string& subset = "");
 

@@ -20,10 +20,11 @@ size_t index_of(const std::vector<std::string>& v, const std::string& id) {
 
 // Accuracies in % with one decimal; perplexities with two.
 std::string ours_text(const Stat& s, bool percent) {
-  if (s.n == 0) return "not run";
+  if (s.n == 0) return s.unscored ? "not scored" : "not run";
   const int d = percent ? 1 : 2;
-  return s.n > 1 ? fmt::format("{:.{}f} ± {:.{}f} ({}: {:.{}f}–{:.{}f})", s.mean, d, s.sd, d, s.n, s.lo, d, s.hi, d)
-                 : fmt::format("{:.{}f}", s.mean, d);
+  const std::string also = s.unscored ? fmt::format(" (and {} not scored)", s.unscored) : "";
+  return (s.n > 1 ? fmt::format("{:.{}f} ± {:.{}f} ({}: {:.{}f}–{:.{}f})", s.mean, d, s.sd, d, s.n, s.lo, d, s.hi, d)
+                  : fmt::format("{:.{}f}", s.mean, d)) + also;
 }
 
 const std::string& column_metric(const TableSpec& t, size_t col) {
@@ -77,7 +78,7 @@ TableVerdict table_verdict(const Spec& spec, const std::vector<Cell>& cells, con
         ++v.compared;
         v.agree += *a;
       } else {
-        ++v.not_run;
+        ++(cell.ours.unscored ? v.not_scored : v.not_run);
       }
     }
   v.word = v.compared == 0 ? "not run" : v.agree == v.compared ? "agrees" : v.agree == 0 ? "disagrees" : "partly agrees";
@@ -120,8 +121,9 @@ std::string render_table(const Spec& spec, const std::vector<Cell>& cells, const
   }
   if (t.paper) {
     const TableVerdict v = table_verdict(spec, cells, res, t);
-    o << fmt::format("\n**Verdict: {}** — {} of {} compared cells within ±{} points of the paper{}.\n", v.word, v.agree,
-                     v.compared, t.paper->tolerance, v.not_run ? fmt::format("; {} cells not run", v.not_run) : "");
+    o << fmt::format("\n**Verdict: {}** — {} of {} compared cells within ±{} points of the paper{}{}.\n", v.word, v.agree,
+                     v.compared, t.paper->tolerance, v.not_run ? fmt::format("; {} cells not run", v.not_run) : "",
+                     v.not_scored ? fmt::format("; {} run but not scored (their training set)", v.not_scored) : "");
     std::vector<std::string> outside;  // the paper's rows this scale's grid leaves out
     for (const auto& id : t.paper->rows)
       if (std::none_of(t.rows.begin(), t.rows.end(), [&](const auto& row) { return row.id == id; })) outside.push_back(id);

@@ -15,6 +15,7 @@ struct TableCell {
 
 struct TableVerdict {
   size_t compared = 0, agree = 0, not_run = 0;
+  size_t not_scored = 0;  // run, but their result lacks the score (a training set not scored)
   std::string word;  // agrees | partly agrees | disagrees | not run | "" (no paper numbers)
 };
 

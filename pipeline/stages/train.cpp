@@ -405,8 +405,24 @@ fs::path train_model(const TrainJob& job) {
   }
 
   auto b = job.store.build("model", cell.model_key);
-  if (t.select == "best_valid_loss" && fs::exists(work / "best.pt")) fs::copy_file(work / "best.pt", b.dir() / "model.pt");
+  const bool best = t.select == "best_valid_loss" && fs::exists(work / "best.pt");
+  if (best) fs::copy_file(work / "best.pt", b.dir() / "model.pt");
   else save_module(*model, b.dir() / "model.pt");
+  json train_set;  // the training set scored by the committed model ([train] score_train)
+  if (t.score_train) {
+    if (best) {
+      torch::serialize::InputArchive a;
+      a.load_from((b.dir() / "model.pt").string());
+      model->load(a);
+      model->to(job.device);
+    }
+    auto ev = evaluate(*model, train, job.device, bs, autocast);
+    auto acc = score(train, ev.preds);
+    train_set = acc.to_json();
+    train_set["loss"] = ev.loss;
+    log::info("{}: training set ({} examples): example acc {:.4f}, query acc {:.4f}, loss {:.3g}", cell.id, n,
+              acc.example, acc.query, ev.loss);
+  }
   fs::copy_file(work / "metrics.jsonl", b.dir() / "metrics.jsonl");
   json summary = {{"cell", cell.id},
                   {"model", cell.model},
@@ -426,6 +442,7 @@ fs::path train_model(const TrainJob& job) {
                   {"wall_seconds_total", prior_wall + wall},
                   {"resumed_from_step", resumed_from ? json(*resumed_from) : json(nullptr)},
                   {"finished_at", utc_now()}};
+  if (!train_set.is_null()) summary["train_set"] = train_set;
   write_file_atomic(b.dir() / "train.json", summary.dump(2));
   auto dir = b.commit(summary);
   fs::remove_all(work);
