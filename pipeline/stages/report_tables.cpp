@@ -123,7 +123,7 @@ std::string render_table(const Spec& spec, const std::vector<Cell>& cells, const
     const TableVerdict v = table_verdict(spec, cells, res, t);
     o << fmt::format("\n**Verdict: {}** — {} of {} compared cells within ±{} points of the paper{}{}.\n", v.word, v.agree,
                      v.compared, t.paper->tolerance, v.not_run ? fmt::format("; {} cells not run", v.not_run) : "",
-                     v.not_scored ? fmt::format("; {} run but not scored (their training set)", v.not_scored) : "");
+                     v.not_scored ? fmt::format("; {} cells run without their training set scored", v.not_scored) : "");
     std::vector<std::string> outside;  // the paper's rows this scale's grid leaves out
     for (const auto& id : t.paper->rows)
       if (std::none_of(t.rows.begin(), t.rows.end(), [&](const auto& row) { return row.id == id; })) outside.push_back(id);
