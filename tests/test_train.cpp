@@ -20,6 +20,16 @@ std::vector<double> losses(const fs::path& result) {
   return out;
 }
 RunOptions options(const test::TempDir& dir) { return test::cpu_options(dir); }
+
+// Trains the tiny spec with `train` as its [train] table; returns its one result and whether its model key is that
+// of the same spec with `train` less `extra` (a setting that changes what is trained must change the key).
+std::pair<nlohmann::json, bool> train_tiny(const test::TempDir& dir, const std::string& train, const std::string& extra) {
+  auto spec = load_spec(dir.write("s.toml", test::tiny_spec(train + extra)).string(), test::plugins());
+  const auto without = load_spec(dir.write("u.toml", test::tiny_spec(train)).string(), test::plugins());
+  const bool same_key = plan_cells(spec, test::plugins())[0].model_key == plan_cells(without, test::plugins())[0].model_key;
+  EXPECT_EQ(run_spec(spec, test::plugins(), options(dir)), 0);
+  return {nlohmann::json::parse(read_file(dir.path() / "results" / "tiny" / "mqar__tf__s0.json")), same_key};
+}
 }  // namespace
 
 TEST(Train, LossFallsAndSecondRunIsCached) {
@@ -132,13 +142,8 @@ TEST(Train, OnlyRunsTheCellsItsGlobsMatch) {
 // [train] track: each epoch's line of the curve scores the tracked test sets; the last one is the final model's.
 TEST(Train, TrackedTestSetsAreScoredEveryEpoch) {
   test::TempDir dir;
-  auto spec = load_spec(dir.write("s.toml", test::tiny_spec("epochs = 3\nlr = 3e-3\ntrack = [\"mqar\"]\n")).string(),
-                        test::plugins());
-  const auto untracked = load_spec(dir.write("u.toml", test::tiny_spec("epochs = 3\nlr = 3e-3\n")).string(), test::plugins());
-  EXPECT_NE(plan_cells(spec, test::plugins())[0].model_key, plan_cells(untracked, test::plugins())[0].model_key)
-      << "a model trained without tracking has no such curve: it must not be reused";
-  ASSERT_EQ(run_spec(spec, test::plugins(), options(dir)), 0);
-  const auto r = nlohmann::json::parse(read_file(dir.path() / "results" / "tiny" / "mqar__tf__s0.json"));
+  const auto [r, same_key] = train_tiny(dir, "epochs = 3\nlr = 3e-3\n", "track = [\"mqar\"]\n");
+  EXPECT_FALSE(same_key) << "a model trained without tracking has no such curve: it must not be reused";
   std::vector<double> acc;
   for (const auto& p : r["curve"])
     if (p.contains("track.mqar.query_accuracy")) {
@@ -155,13 +160,8 @@ TEST(Train, TrackedTestSetsAreScoredEveryEpoch) {
 // "train" accuracy), and the model key stays that of the same training without it.
 TEST(Train, ScoreTrainScoresTheTrainingSet) {
   test::TempDir dir;
-  auto spec = load_spec(dir.write("s.toml", test::tiny_spec("epochs = 2\nlr = 3e-3\nscore_train = true\n")).string(),
-                        test::plugins());
-  const auto plain = load_spec(dir.write("u.toml", test::tiny_spec("epochs = 2\nlr = 3e-3\n")).string(), test::plugins());
-  EXPECT_EQ(plan_cells(spec, test::plugins())[0].model_key, plan_cells(plain, test::plugins())[0].model_key)
-      << "scoring the training set does not change what is trained";
-  ASSERT_EQ(run_spec(spec, test::plugins(), options(dir)), 0);
-  const auto r = nlohmann::json::parse(read_file(dir.path() / "results" / "tiny" / "mqar__tf__s0.json"));
+  const auto [r, same_key] = train_tiny(dir, "epochs = 2\nlr = 3e-3\n", "score_train = true\n");
+  EXPECT_TRUE(same_key) << "scoring the training set does not change what is trained";
   ASSERT_TRUE(r["training"].contains("train_set")) << r["training"].dump();
   const auto& ts = r["training"]["train_set"];
   EXPECT_EQ(ts["examples"], r["training"]["train_examples"]) << "the training set, not a test set";

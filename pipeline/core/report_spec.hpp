@@ -13,12 +13,12 @@ namespace repro {
 class TomlReader;
 struct Spec;
 
-// Picks cells of the grid: pins some of the dimensions "train", "test", "model" to ids. Seeds are
-// always averaged over.
 // The test id a table's train_set column pins: a cell's own training set, scored at the end of training
 // ([train] score_train), not one of the grid's test sets.
 inline const std::string kTrainSetTest = "@train";
 
+// Picks cells of the grid: pins some of the dimensions "train", "test", "model" to ids. Seeds are
+// always averaged over.
 struct Selector {
   std::string id, label;
   std::map<std::string, std::string> pins;
