@@ -1,5 +1,8 @@
 #include "metrics.hpp"
 
+#include "evaluate.hpp"
+#include "lm_metrics.hpp"
+
 namespace repro {
 
 nlohmann::json Accuracy::to_json() const {
@@ -55,6 +58,13 @@ Accuracy score(const sdk::Dataset& d, const torch::Tensor& preds_in) {
   }
   a.query = subsets_with_queries ? mean_of_subsets / static_cast<double>(subsets_with_queries) : 0;
   return a;
+}
+
+nlohmann::json split_scores(const sdk::Dataset& d, const Evaluation& ev) {
+  nlohmann::json r = score(d, ev.preds).to_json();
+  r.update(lm_metrics(d, ev.row_nll));
+  r["loss"] = ev.loss;
+  return r;
 }
 
 }  // namespace repro

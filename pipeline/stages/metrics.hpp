@@ -23,4 +23,9 @@ struct Accuracy {
 // preds: [N, L] int64 argmax predictions aligned with d.targets.
 Accuracy score(const sdk::Dataset& d, const torch::Tensor& preds);
 
+struct Evaluation;  // evaluate.hpp
+// A scored split as results record it (a test of the probe, the training set of [train] score_train): the
+// accuracies, the language-model metrics that apply (lm_metrics.hpp) and the mean loss.
+nlohmann::json split_scores(const sdk::Dataset& d, const Evaluation& ev);
+
 }  // namespace repro

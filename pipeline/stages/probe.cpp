@@ -8,7 +8,6 @@
 #include "evaluate.hpp"
 #include "info_flow.hpp"
 #include "interventions.hpp"
-#include "lm_metrics.hpp"
 #include "metrics.hpp"
 #include "train.hpp"
 
@@ -75,10 +74,7 @@ ProbeOutput probe_cell(const ProbeJob& job) {
     if (job.test_dirs[i].empty()) continue;  // its input is missing: reported as not run
     auto data = load_dataset(job.test_dirs[i]);
     auto ev = evaluate(*model, data, job.device, job.spec.probe.batch_size, autocast);
-    auto acc = score(data, ev.preds);
-    json r = acc.to_json();
-    r.update(lm_metrics(data, ev.row_nll));
-    r["loss"] = ev.loss;
+    json r = split_scores(data, ev);
     r["dataset_key"] = ref.key;
     tests[ref.dataset] = r;
     probe_matrices(*model, job.spec, ref.dataset, data, job.device, out.matrices);
@@ -103,8 +99,8 @@ ProbeOutput probe_cell(const ProbeJob& job) {
     else if (r.contains("perplexity"))
       log::info("{}: test {}: perplexity {:.3f}", cell.id, ref.dataset, r["perplexity"].get<double>());
     else
-      log::info("{}: test {}: example acc {:.4f}, query acc {:.4f}, token acc {:.4f}", cell.id, ref.dataset, acc.example,
-                acc.query, acc.token);
+      log::info("{}: test {}: example acc {:.4f}, query acc {:.4f}, token acc {:.4f}", cell.id, ref.dataset,
+                r["example_accuracy"].get<double>(), r["query_accuracy"].get<double>(), r["token_accuracy"].get<double>());
   }
   out.result = {{"tests", tests}};
   out.result["probe_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

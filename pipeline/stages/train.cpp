@@ -416,12 +416,10 @@ fs::path train_model(const TrainJob& job) {
       model->load(a);
       model->to(job.device);
     }
-    auto ev = evaluate(*model, train, job.device, bs, autocast);
-    auto acc = score(train, ev.preds);
-    train_set = acc.to_json();
-    train_set["loss"] = ev.loss;
+    train_set = split_scores(train, evaluate(*model, train, job.device, bs, autocast));
     log::info("{}: training set ({} examples): example acc {:.4f}, query acc {:.4f}, loss {:.3g}", cell.id, n,
-              acc.example, acc.query, ev.loss);
+              train_set["example_accuracy"].get<double>(), train_set["query_accuracy"].get<double>(),
+              train_set["loss"].get<double>());
   }
   fs::copy_file(work / "metrics.jsonl", b.dir() / "metrics.jsonl");
   json summary = {{"cell", cell.id},
